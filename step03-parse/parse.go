@@ -52,12 +52,11 @@ func refuse(code int, format string, args ...any) error {
 	return &statusError{Code: code, Text: fmt.Sprintf(format, args...)}
 }
 
-// reasonPhrases are the texts after the code in a status line (RFC 9110 §15).
+// reasonPhrases are the texts after the code in a status line (RFC 9110 §15),
+// for every code this step sends.
 var reasonPhrases = map[int]string{
-	100: "Continue", 200: "OK", 400: "Bad Request", 404: "Not Found",
-	405: "Method Not Allowed", 413: "Content Too Large", 414: "URI Too Long",
-	431: "Request Header Fields Too Large", 500: "Internal Server Error",
-	501: "Not Implemented", 505: "HTTP Version Not Supported",
+	200: "OK", 400: "Bad Request", 408: "Request Timeout", 414: "URI Too Long",
+	431: "Request Header Fields Too Large", 505: "HTTP Version Not Supported",
 }
 
 func reasonPhrase(code int) string {
@@ -123,11 +122,15 @@ func readRequest(br *bufio.Reader) (*Request, error) {
 	}
 
 	// RFC 9112 §3.2: Host tells which site is meant. HTTP/1.1 requires exactly
-	// one; two could make this server and a proxy in front of it disagree.
+	// one; two, or one that is not a host, could make this server and a
+	// proxy in front of it disagree about the site.
 	hosts := 0
 	for _, f := range req.Fields {
 		if strings.EqualFold(f.Name, "Host") {
 			hosts++
+			if !isHost(f.Value) {
+				return nil, refuse(400, "Host header is not host[:port]")
+			}
 		}
 	}
 	if hosts > 1 {
@@ -197,9 +200,13 @@ func parseRequestLine(line string) (*Request, error) {
 		!isDigit(proto[5]) || proto[6] != '.' || !isDigit(proto[7]) {
 		return nil, refuse(400, "malformed HTTP version %q", proto)
 	}
-	// Well-formed but not ours to speak (HTTP/2.0, HTTP/1.2): 505.
-	if proto != "HTTP/1.1" && proto != "HTTP/1.0" {
+	// 505 is for a major version we do not speak (RFC 9110 §15.6.6). A later
+	// minor version of HTTP/1 is read as the latest we know (RFC 9110 §2.5).
+	if proto[5] != '1' {
 		return nil, refuse(505, "this server speaks HTTP/1.0 and HTTP/1.1, not %s", proto)
+	}
+	if proto != "HTTP/1.0" {
+		proto = "HTTP/1.1"
 	}
 	return &Request{Method: method, Target: target, Proto: proto}, nil
 }
@@ -237,6 +244,21 @@ func isAuthority(s string) bool {
 	}
 	for j := i + 1; j < len(s); j++ {
 		if !isDigit(s[j]) {
+			return false
+		}
+	}
+	return true
+}
+
+// isHost reports whether v may be a Host value: uri-host [":" port]
+// (RFC 3986 §3.2.2), or empty for a target without one (RFC 9112 §3.2).
+// Like most servers we check the bytes, not the whole grammar: enough to
+// keep out spaces, "/", "@" and anything else that is not part of a host.
+func isHost(v string) bool {
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if !isDigit(c) && !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z') &&
+			strings.IndexByte("-._~!$&'()*+,;=:[]%", c) < 0 {
 			return false
 		}
 	}

@@ -27,6 +27,8 @@ func FuzzReadRequest(f *testing.F) {
 		"GET / HTTP/1.1\r\nHost: a\r\nX: a\r\n folded\r\n\r\n",
 		"GET / HTTP/1.1\r\nHost : a\r\n\r\n",
 		"GET / HTTP/2.0\r\nHost: a\r\n\r\n",
+		"GET / HTTP/1.2\r\nHost: a\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: a b\r\n\r\n",
 		"GET / http/1.1\r\nHost: a\r\n\r\n",
 		"GET / HTTP/1.1\r\n\r\n",
 		"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",

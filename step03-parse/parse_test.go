@@ -71,6 +71,12 @@ func TestReadRequestAccepts(t *testing.T) {
 			&Request{"OPTIONS", "*", "HTTP/1.1", host}},
 		{"authority-form for CONNECT", "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n",
 			&Request{"CONNECT", "example.com:443", "HTTP/1.1", []Field{{"Host", "example.com:443"}}}},
+		{"HTTP/1.2 is read as HTTP/1.1", "GET / HTTP/1.2\r\nHost: example.com\r\n\r\n",
+			&Request{"GET", "/", "HTTP/1.1", host}},
+		{"Host as an IPv6 literal with a port", "GET / HTTP/1.1\r\nHost: [::1]:8003\r\n\r\n",
+			&Request{"GET", "/", "HTTP/1.1", []Field{{"Host", "[::1]:8003"}}}},
+		{"empty Host", "GET / HTTP/1.1\r\nHost:\r\n\r\n",
+			&Request{"GET", "/", "HTTP/1.1", []Field{{"Host", ""}}}},
 		{"4 empty lines before the request line", "\r\n\r\n\r\n\r\nGET / HTTP/1.1\r\nHost: example.com\r\n\r\n",
 			&Request{"GET", "/", "HTTP/1.1", host}},
 		{"8000-octet target", "GET /" + long + " HTTP/1.1\r\nHost: example.com\r\n\r\n",
@@ -139,7 +145,7 @@ func TestReadRequestRefuses(t *testing.T) {
 		{"two-digit minor", "GET / HTTP/1.10\r\n" + host + "\r\n", 400, "malformed HTTP version"},
 		{"version without minor", "GET / HTTP/1\r\n" + host + "\r\n", 400, "malformed HTTP version"},
 		{"HTTP/2.0", "GET / HTTP/2.0\r\n" + host + "\r\n", 505, "not HTTP/2.0"},
-		{"HTTP/1.2", "GET / HTTP/1.2\r\n" + host + "\r\n", 505, "not HTTP/1.2"},
+		{"HTTP/3.0", "GET / HTTP/3.0\r\n" + host + "\r\n", 505, "not HTTP/3.0"},
 		{"HTTP/0.9", "GET / HTTP/0.9\r\n" + host + "\r\n", 505, "not HTTP/0.9"},
 		// Field lines (RFC 9112 §5).
 		{"space before colon", "GET / HTTP/1.1\r\nHost : example.com\r\n\r\n", 400, "whitespace before colon"},
@@ -157,6 +163,9 @@ func TestReadRequestRefuses(t *testing.T) {
 		{"HTTP/1.1 without Host", "GET / HTTP/1.1\r\nAccept: */*\r\n\r\n", 400, "missing Host"},
 		{"two Host fields", "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400, "more than one Host"},
 		{"two Host fields in other cases", "GET / HTTP/1.1\r\nhost: a\r\nHOST: b\r\n\r\n", 400, "more than one Host"},
+		{"Host with a space", "GET / HTTP/1.1\r\nHost: a b\r\n\r\n", 400, "not host[:port]"},
+		{"Host with a path", "GET / HTTP/1.0\r\nHost: a/b\r\n\r\n", 400, "not host[:port]"},
+		{"Host with userinfo", "GET / HTTP/1.1\r\nHost: user@a\r\n\r\n", 400, "not host[:port]"},
 		{"two Host fields on HTTP/1.0", "GET / HTTP/1.0\r\nHost: a\r\nHost: b\r\n\r\n", 400, "more than one Host"},
 		// Limits.
 		{"request line of 8193 bytes", requestLine(8193) + "\r\n" + host + "\r\n", 414, "longer than 8192 bytes"},
@@ -291,7 +300,7 @@ func TestStatusErrorMessage(t *testing.T) {
 
 func TestReasonPhrase(t *testing.T) {
 	for code, want := range map[int]string{
-		200: "OK", 400: "Bad Request", 414: "URI Too Long", 431: "Request Header Fields Too Large",
+		200: "OK", 400: "Bad Request", 408: "Request Timeout", 414: "URI Too Long", 431: "Request Header Fields Too Large",
 		505: "HTTP Version Not Supported", 418: "Unknown",
 	} {
 		if got := reasonPhrase(code); got != want {

@@ -46,8 +46,8 @@ func environWith(changes Environ) Environ {
 	return env
 }
 
-// get is "GET target HTTP/1.1" with "Host: example.com" and then fields.
-func get(target string, fields ...Field) *Request {
+// getRequest is "GET target HTTP/1.1" with "Host: example.com" and then fields.
+func getRequest(target string, fields ...Field) *Request {
 	return &Request{
 		Method: "GET", Target: target, Proto: "HTTP/1.1",
 		Fields: append([]Field{{"Host", "example.com"}}, fields...),
@@ -67,36 +67,36 @@ func TestBuildEnviron(t *testing.T) {
 		want          Environ
 	}{
 		// The request line.
-		{"plain GET", get("/"), nil, nil, environWith(nil)},
+		{"plain GET", getRequest("/"), nil, nil, environWith(nil)},
 		{"method kept as sent", &Request{Method: "BREW", Target: "/pot", Proto: "HTTP/1.1", Fields: []Field{{"Host", "example.com"}}}, nil, nil,
 			environWith(Environ{"REQUEST_METHOD": "BREW", "PATH_INFO": "/pot"})},
-		{"query split at the first ?", get("/search?q=a?b&x=1"), nil, nil,
+		{"query split at the first ?", getRequest("/search?q=a?b&x=1"), nil, nil,
 			environWith(Environ{"PATH_INFO": "/search", "QUERY_STRING": "q=a?b&x=1"})},
-		{"empty query after ?", get("/p?"), nil, nil, environWith(Environ{"PATH_INFO": "/p"})},
-		{"query stays encoded", get("/p?q=caf%C3%A9&r=a+b"), nil, nil,
+		{"empty query after ?", getRequest("/p?"), nil, nil, environWith(Environ{"PATH_INFO": "/p"})},
+		{"query stays encoded", getRequest("/p?q=caf%C3%A9&r=a+b"), nil, nil,
 			environWith(Environ{"PATH_INFO": "/p", "QUERY_STRING": "q=caf%C3%A9&r=a+b"})},
 
 		// PATH_INFO is percent-decoded, one rune per byte.
-		{"%20 becomes a space", get("/a%20b"), nil, nil, environWith(Environ{"PATH_INFO": "/a b"})},
-		{"%2F becomes a slash", get("/x%2Fy"), nil, nil, environWith(Environ{"PATH_INFO": "/x/y"})},
-		{"UTF-8 escapes give one rune per byte", get("/caf%C3%A9"), nil, nil,
+		{"%20 becomes a space", getRequest("/a%20b"), nil, nil, environWith(Environ{"PATH_INFO": "/a b"})},
+		{"%2F becomes a slash", getRequest("/x%2Fy"), nil, nil, environWith(Environ{"PATH_INFO": "/x/y"})},
+		{"UTF-8 escapes give one rune per byte", getRequest("/caf%C3%A9"), nil, nil,
 			environWith(Environ{"PATH_INFO": "/caf\u00c3\u00a9"})},
-		{"lower-case hex digits", get("/%c3%a9"), nil, nil, environWith(Environ{"PATH_INFO": "/\u00c3\u00a9"})},
-		{"%FF is U+00FF", get("/%FF"), nil, nil, environWith(Environ{"PATH_INFO": "/\u00ff"})},
-		{"%00 becomes NUL", get("/nul%00"), nil, nil, environWith(Environ{"PATH_INFO": "/nul\x00"})},
-		{"plus stays plus", get("/a+b"), nil, nil, environWith(Environ{"PATH_INFO": "/a+b"})},
-		{"invalid escapes stay literal", get("/%zz/%4/%"), nil, nil, environWith(Environ{"PATH_INFO": "/%zz/%4/%"})},
-		{"percent before an escape", get("/%%41"), nil, nil, environWith(Environ{"PATH_INFO": "/%A"})},
-		{"double slash kept", get("//double//slash"), nil, nil, environWith(Environ{"PATH_INFO": "//double//slash"})},
+		{"lower-case hex digits", getRequest("/%c3%a9"), nil, nil, environWith(Environ{"PATH_INFO": "/\u00c3\u00a9"})},
+		{"%FF is U+00FF", getRequest("/%FF"), nil, nil, environWith(Environ{"PATH_INFO": "/\u00ff"})},
+		{"%00 becomes NUL", getRequest("/nul%00"), nil, nil, environWith(Environ{"PATH_INFO": "/nul\x00"})},
+		{"plus stays plus", getRequest("/a+b"), nil, nil, environWith(Environ{"PATH_INFO": "/a+b"})},
+		{"invalid escapes stay literal", getRequest("/%zz/%4/%"), nil, nil, environWith(Environ{"PATH_INFO": "/%zz/%4/%"})},
+		{"percent before an escape", getRequest("/%%41"), nil, nil, environWith(Environ{"PATH_INFO": "/%A"})},
+		{"double slash kept", getRequest("//double//slash"), nil, nil, environWith(Environ{"PATH_INFO": "//double//slash"})},
 
 		// Other target forms (RFC 9112 §3.2).
-		{"absolute-form gives path and query", get("http://example.com:8080/abs/path?q=1"), nil, nil,
+		{"absolute-form gives path and query", getRequest("http://example.com:8080/abs/path?q=1"), nil, nil,
 			environWith(Environ{"PATH_INFO": "/abs/path", "QUERY_STRING": "q=1"})},
 		{"absolute-form authority names the server, HTTP_HOST stays", &Request{Method: "GET", Target: "http://target.example/p", Proto: "HTTP/1.1", Fields: []Field{{"Host", "other.example"}}}, nil, nil,
 			environWith(Environ{"PATH_INFO": "/p", "SERVER_NAME": "target.example", "HTTP_HOST": "other.example"})},
-		{"absolute-form without a path", get("HTTP://example.com?q=1"), nil, nil,
+		{"absolute-form without a path", getRequest("HTTP://example.com?q=1"), nil, nil,
 			environWith(Environ{"QUERY_STRING": "q=1"})},
-		{"absolute-form https keeps url_scheme http", get("https://example.com/s"), nil, nil,
+		{"absolute-form https keeps url_scheme http", getRequest("https://example.com/s"), nil, nil,
 			environWith(Environ{"PATH_INFO": "/s"})},
 		{"asterisk-form", &Request{Method: "OPTIONS", Target: "*", Proto: "HTTP/1.1", Fields: []Field{{"Host", "example.com"}}}, nil, nil,
 			environWith(Environ{"REQUEST_METHOD": "OPTIONS", "PATH_INFO": "*"})},
@@ -119,29 +119,29 @@ func TestBuildEnviron(t *testing.T) {
 			{"Host", "example.com"}, {"Content-Type", "application/x-www-form-urlencoded"}, {"Content-Length", "11"}}}, nil, nil,
 			environWith(Environ{"REQUEST_METHOD": "POST", "PATH_INFO": "/submit",
 				"CONTENT_TYPE": "application/x-www-form-urlencoded", "CONTENT_LENGTH": "11"})},
-		{"Content-Length: 0 is kept", get("/", Field{"content-length", "0"}), nil, nil,
+		{"Content-Length: 0 is kept", getRequest("/", Field{"content-length", "0"}), nil, nil,
 			environWith(Environ{"CONTENT_LENGTH": "0"})},
-		{"chunked: no CONTENT_LENGTH", get("/", Field{"Transfer-Encoding", "chunked"}), nil, nil,
+		{"chunked: no CONTENT_LENGTH", getRequest("/", Field{"Transfer-Encoding", "chunked"}), nil, nil,
 			environWith(Environ{"HTTP_TRANSFER_ENCODING": "chunked"})},
 
 		// HTTP_* variables.
-		{"names upper-cased, dash to underscore", get("/", Field{"x-lower-case", "v"}, Field{"User-Agent", "probe/1.0"}), nil, nil,
+		{"names upper-cased, dash to underscore", getRequest("/", Field{"x-lower-case", "v"}, Field{"User-Agent", "probe/1.0"}), nil, nil,
 			environWith(Environ{"HTTP_X_LOWER_CASE": "v", "HTTP_USER_AGENT": "probe/1.0"})},
-		{"repeated fields joined with a comma", get("/", Field{"X-Dup", "1"}, Field{"x-dup", "2"}, Field{"X-Dup", "3"}), nil, nil,
+		{"repeated fields joined with a comma", getRequest("/", Field{"X-Dup", "1"}, Field{"x-dup", "2"}, Field{"X-Dup", "3"}), nil, nil,
 			environWith(Environ{"HTTP_X_DUP": "1,2,3"})},
-		{"repeated Cookie joined with semicolon", get("/", Field{"Cookie", "a=1"}, Field{"Cookie", "b=2"}), nil, nil,
+		{"repeated Cookie joined with semicolon", getRequest("/", Field{"Cookie", "a=1"}, Field{"Cookie", "b=2"}), nil, nil,
 			environWith(Environ{"HTTP_COOKIE": "a=1; b=2"})},
-		{"empty value kept", get("/", Field{"X-Empty", ""}), nil, nil, environWith(Environ{"HTTP_X_EMPTY": ""})},
-		{"inner spaces kept", get("/", Field{"X-Padded", "padded  value"}), nil, nil,
+		{"empty value kept", getRequest("/", Field{"X-Empty", ""}), nil, nil, environWith(Environ{"HTTP_X_EMPTY": ""})},
+		{"inner spaces kept", getRequest("/", Field{"X-Padded", "padded  value"}), nil, nil,
 			environWith(Environ{"HTTP_X_PADDED": "padded  value"})},
-		{"Latin-1 byte in a value", get("/", Field{"X-Latin", "caf\xe9"}), nil, nil,
+		{"Latin-1 byte in a value", getRequest("/", Field{"X-Latin", "caf\xe9"}), nil, nil,
 			environWith(Environ{"HTTP_X_LATIN": "caf\u00e9"})},
-		{"underscore names dropped", get("/", Field{"X_Forwarded_For", "6.6.6.6"}, Field{"X-Forwarded-For", "10.0.0.1"}), nil, nil,
+		{"underscore names dropped", getRequest("/", Field{"X_Forwarded_For", "6.6.6.6"}, Field{"X-Forwarded-For", "10.0.0.1"}), nil, nil,
 			environWith(Environ{"HTTP_X_FORWARDED_FOR": "10.0.0.1"})},
-		{"CGI-named headers dropped", get("/", Field{"Path-Info", "/spoofed"}, Field{"Server-Name", "spoofed"},
+		{"CGI-named headers dropped", getRequest("/", Field{"Path-Info", "/spoofed"}, Field{"Server-Name", "spoofed"},
 			Field{"Request-Method", "PUT"}, Field{"Script-Name", "/x"}, Field{"Remote-Addr", "6.6.6.6"}), nil, nil,
 			environWith(nil)},
-		{"Https header does not change url_scheme", get("/", Field{"Https", "on"}), nil, nil,
+		{"Https header does not change url_scheme", getRequest("/", Field{"Https", "on"}), nil, nil,
 			environWith(Environ{"HTTP_HTTPS": "on"})},
 	}
 	for _, tt := range tests {
@@ -163,7 +163,7 @@ func TestBuildEnviron(t *testing.T) {
 
 func TestBuildEnvironStreams(t *testing.T) {
 	input, errs := strings.NewReader("body"), &bytes.Buffer{}
-	env, err := buildEnviron(get("/"), testLocal, testRemote, input, errs)
+	env, err := buildEnviron(getRequest("/"), testLocal, testRemote, input, errs)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,7 +178,7 @@ func TestBuildEnvironStreams(t *testing.T) {
 func TestBuildEnvironRejectsTarget(t *testing.T) {
 	for _, target := range []string{"example.com:443", "ftp://example.com/x", "p", ""} {
 		t.Run(target, func(t *testing.T) {
-			_, err := buildEnviron(get(target), testLocal, testRemote, strings.NewReader(""), &bytes.Buffer{})
+			_, err := buildEnviron(getRequest(target), testLocal, testRemote, strings.NewReader(""), &bytes.Buffer{})
 			var se *statusError
 			if !errors.As(err, &se) || se.Code != 400 {
 				t.Errorf("buildEnviron(%q) error = %v, want a *statusError 400", target, err)

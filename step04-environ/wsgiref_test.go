@@ -25,44 +25,44 @@ import (
 
 // wsgirefCases go byte for byte to CPython's wsgiref and to this server.
 var wsgirefCases = []struct{ name, request string }{
-	{"plain GET", head("GET / HTTP/1.1", "Host: h")},
-	{"query string", head("GET /search?q=go&page=2 HTTP/1.1", "Host: h")},
-	{"encoded slash", head("GET /x%2Fy HTTP/1.1", "Host: h")},
-	{"UTF-8 escapes", head("GET /caf%C3%A9?q=caf%C3%A9 HTTP/1.1", "Host: h")},
-	{"plus sign", head("GET /a+b?x=a+b HTTP/1.1", "Host: h")},
-	{"invalid escape", head("GET /bad%zz HTTP/1.1", "Host: h")},
-	{"NUL escape", head("GET /nul%00end HTTP/1.1", "Host: h")},
-	{"double slash", head("GET //double//slash HTTP/1.1", "Host: h")},
-	{"long query", head("GET /long?q="+strings.Repeat("a", 2000)+" HTTP/1.1", "Host: h")},
-	{"absolute-form", head("GET http://example.com:8080/abs/path?q=1 HTTP/1.1", "Host: example.com:8080")},
-	{"HTTP/1.0 without Host", head("GET /legacy HTTP/1.0")},
-	{"Host with port", head("GET / HTTP/1.1", "Host: example.com:8080")},
-	{"HEAD", head("HEAD /head HTTP/1.1", "Host: h")},
-	{"unknown method BREW", head("BREW /pot HTTP/1.1", "Host: h")},
-	{"repeated header", head("GET / HTTP/1.1", "Host: h", "X-Dup: 1", "X-Dup: 2")},
-	{"repeated Cookie", head("GET / HTTP/1.1", "Host: h", "Cookie: a=1", "Cookie: b=2")},
-	{"empty header value", head("GET / HTTP/1.1", "Host: h", "X-Empty:")},
-	{"padded header value", head("GET / HTTP/1.1", "Host: h", "X-Padded:   padded value   ")},
-	{"raw Latin-1 byte in a value", head("GET / HTTP/1.1", "Host: h", "X-Latin: caf\xe9")},
-	{"lower-case header names", head("GET / HTTP/1.1", "host: h", "user-agent: probe/1.0", "x-lower-case: v")},
-	{"underscore header name", head("GET / HTTP/1.1", "Host: h", "X_Forwarded_For: 6.6.6.6")},
-	{"CGI-named headers", head("GET / HTTP/1.1", "Host: h", "Path-Info: /spoofed", "Server-Name: spoofed")},
-	{"Https header", head("GET / HTTP/1.1", "Host: h", "Https: on", "X-Forwarded-Proto: https")},
-	{"POST with Content-Length", head("POST /submit HTTP/1.1", "Host: h", "Content-Length: 11") + "name=gopher"},
-	{"POST form", head("POST /form?debug=1 HTTP/1.1", "Host: h",
+	{"plain GET", rawHead("GET / HTTP/1.1", "Host: h")},
+	{"query string", rawHead("GET /search?q=go&page=2 HTTP/1.1", "Host: h")},
+	{"encoded slash", rawHead("GET /x%2Fy HTTP/1.1", "Host: h")},
+	{"UTF-8 escapes", rawHead("GET /caf%C3%A9?q=caf%C3%A9 HTTP/1.1", "Host: h")},
+	{"plus sign", rawHead("GET /a+b?x=a+b HTTP/1.1", "Host: h")},
+	{"invalid escape", rawHead("GET /bad%zz HTTP/1.1", "Host: h")},
+	{"NUL escape", rawHead("GET /nul%00end HTTP/1.1", "Host: h")},
+	{"double slash", rawHead("GET //double//slash HTTP/1.1", "Host: h")},
+	{"long query", rawHead("GET /long?q="+strings.Repeat("a", 2000)+" HTTP/1.1", "Host: h")},
+	{"absolute-form", rawHead("GET http://example.com:8080/abs/path?q=1 HTTP/1.1", "Host: example.com:8080")},
+	{"HTTP/1.0 without Host", rawHead("GET /legacy HTTP/1.0")},
+	{"Host with port", rawHead("GET / HTTP/1.1", "Host: example.com:8080")},
+	{"HEAD", rawHead("HEAD /head HTTP/1.1", "Host: h")},
+	{"unknown method BREW", rawHead("BREW /pot HTTP/1.1", "Host: h")},
+	{"repeated header", rawHead("GET / HTTP/1.1", "Host: h", "X-Dup: 1", "X-Dup: 2")},
+	{"repeated Cookie", rawHead("GET / HTTP/1.1", "Host: h", "Cookie: a=1", "Cookie: b=2")},
+	{"empty header value", rawHead("GET / HTTP/1.1", "Host: h", "X-Empty:")},
+	{"padded header value", rawHead("GET / HTTP/1.1", "Host: h", "X-Padded:   padded value   ")},
+	{"raw Latin-1 byte in a value", rawHead("GET / HTTP/1.1", "Host: h", "X-Latin: caf\xe9")},
+	{"lower-case header names", rawHead("GET / HTTP/1.1", "host: h", "user-agent: probe/1.0", "x-lower-case: v")},
+	{"underscore header name", rawHead("GET / HTTP/1.1", "Host: h", "X_Forwarded_For: 6.6.6.6")},
+	{"CGI-named headers", rawHead("GET / HTTP/1.1", "Host: h", "Path-Info: /spoofed", "Server-Name: spoofed")},
+	{"Https header", rawHead("GET / HTTP/1.1", "Host: h", "Https: on", "X-Forwarded-Proto: https")},
+	{"POST with Content-Length", rawHead("POST /submit HTTP/1.1", "Host: h", "Content-Length: 11") + "name=gopher"},
+	{"POST form", rawHead("POST /form?debug=1 HTTP/1.1", "Host: h",
 		"Content-Type: application/x-www-form-urlencoded", "Content-Length: 11") + "name=gopher"},
-	{"Content-Type with empty body", head("POST /ct HTTP/1.1", "Host: h",
+	{"Content-Type with empty body", rawHead("POST /ct HTTP/1.1", "Host: h",
 		"Content-Type: text/html; charset=utf-8", "Content-Length: 0")},
 	// Sent all at once: wsgiref never sends 100 Continue, this server may.
-	{"Expect: 100-continue", head("POST /expect HTTP/1.1", "Host: h",
+	{"Expect: 100-continue", rawHead("POST /expect HTTP/1.1", "Host: h",
 		"Content-Length: 4", "Expect: 100-continue") + "body"},
-	{"chunked POST", head("POST /chunked HTTP/1.1", "Host: h",
+	{"chunked POST", rawHead("POST /chunked HTTP/1.1", "Host: h",
 		"Transfer-Encoding: chunked") + "5\r\nhello\r\n0\r\n\r\n"},
 }
 
-// head builds a request head: the request line, the fields, then
+// rawHead builds a request head: the request line, the fields, then
 // "Connection: close", because each server answers one request per connection.
-func head(requestLine string, fields ...string) string {
+func rawHead(requestLine string, fields ...string) string {
 	return requestLine + "\r\n" + strings.Join(append(fields, "Connection: close"), "\r\n") + "\r\n\r\n"
 }
 
@@ -88,7 +88,7 @@ func TestEnvironMatchesWsgiref(t *testing.T) {
 				t.Fatalf("this server, %q: %v", requestLine, err)
 			}
 			compared++
-			for _, key := range sortedKeys(wsgiref, ours) {
+			for _, key := range unionKeys(wsgiref, ours) {
 				w, inWsgiref := wsgiref[key]
 				o, inOurs := ours[key]
 				if inWsgiref == inOurs && cmp.Equal(w, o) {
@@ -97,7 +97,7 @@ func TestEnvironMatchesWsgiref(t *testing.T) {
 				differed[key] = true
 				if !deviations[key] {
 					t.Errorf("%s differs and the deviation table has no row for it\n  request:     %s\n  wsgiref:     %s\n  this server: %s",
-						key, clip(strconv.Quote(tc.request)), showValue(w, inWsgiref), showValue(o, inOurs))
+						key, clipForLog(strconv.Quote(tc.request)), showEnvValue(w, inWsgiref), showEnvValue(o, inOurs))
 				}
 			}
 		})
@@ -243,7 +243,7 @@ func environOverTCP(addr, request string) (map[string]any, error) {
 	raw, err := io.ReadAll(conn)
 	switch {
 	case errors.Is(err, os.ErrDeadlineExceeded):
-		return nil, fmt.Errorf("the connection was still open after 10s (Connection: close was sent); got %q", clip(string(raw)))
+		return nil, fmt.Errorf("the connection was still open after 10s (Connection: close was sent); got %q", clipForLog(string(raw)))
 	case err != nil && len(raw) == 0:
 		return nil, fmt.Errorf("reading the response: %v", err)
 	}
@@ -264,7 +264,7 @@ func environFromResponse(raw string) (map[string]any, error) {
 	for {
 		head, rest, ok := strings.Cut(raw, "\r\n\r\n")
 		if !ok {
-			return nil, fmt.Errorf("no complete response head in %q", clip(raw))
+			return nil, fmt.Errorf("no complete response head in %q", clipForLog(raw))
 		}
 		lines := strings.Split(head, "\r\n")
 		code := ""
@@ -276,7 +276,7 @@ func environFromResponse(raw string) (map[string]any, error) {
 			continue
 		}
 		if code != "200" {
-			return nil, fmt.Errorf("status line %q, body %q", lines[0], clip(rest))
+			return nil, fmt.Errorf("status line %q, body %q", lines[0], clipForLog(rest))
 		}
 		for _, line := range lines[1:] {
 			name, value, _ := strings.Cut(line, ":")
@@ -288,7 +288,7 @@ func environFromResponse(raw string) (map[string]any, error) {
 				return env, nil
 			}
 		}
-		return nil, fmt.Errorf("no X-Environ header in %q", clip(head))
+		return nil, fmt.Errorf("no X-Environ header in %q", clipForLog(head))
 	}
 }
 
@@ -339,7 +339,7 @@ func readDeviationKeys(t *testing.T) map[string]bool {
 	return keys
 }
 
-func sortedKeys(a, b map[string]any) []string {
+func unionKeys(a, b map[string]any) []string {
 	var keys []string
 	for key := range a {
 		keys = append(keys, key)
@@ -353,18 +353,18 @@ func sortedKeys(a, b map[string]any) []string {
 	return keys
 }
 
-func showValue(v any, present bool) string {
+func showEnvValue(v any, present bool) string {
 	if !present {
 		return "(absent)"
 	}
 	if s, ok := v.(string); ok {
-		return clip(strconv.Quote(s))
+		return clipForLog(strconv.Quote(s))
 	}
 	return fmt.Sprint(v)
 }
 
-// clip shortens s for a failure message.
-func clip(s string) string {
+// clipForLog shortens s for a failure message.
+func clipForLog(s string) string {
 	if len(s) > 160 {
 		return s[:160] + "..."
 	}

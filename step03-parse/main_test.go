@@ -1,0 +1,239 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"example.com/wsgicourse/transcript"
+)
+
+func TestTranscript(t *testing.T) {
+	transcript.Run(t, (&Server{Log: io.Discard, ReadTimeout: 5 * time.Second}).Serve, "127.0.0.1:8003")
+}
+
+func TestREADME(t *testing.T) { transcript.CheckREADME(t) }
+
+func TestRunPrintsItsURLAndServes(t *testing.T) {
+	line := transcript.StartMain(t, run, "-addr", "127.0.0.1:0")
+	url, ok := strings.CutPrefix(line, "step03-parse serving on ")
+	if !ok || !regexp.MustCompile(`^http://127\.0\.0\.1:\d+/$`).MatchString(url) {
+		t.Fatalf("first line = %q, want \"step03-parse serving on http://127.0.0.1:PORT/\"", line)
+	}
+	// A real HTTP client must understand our hand-written bytes, and what
+	// it sends must parse.
+	resp, err := http.Get(url + "a%20b?x=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	host := strings.TrimSuffix(strings.TrimPrefix(url, "http://"), "/")
+	want := "method: GET\ntarget: /a%20b?x=1\nversion: HTTP/1.1\nheader Host: " + host + "\n"
+	if resp.StatusCode != 200 || !strings.HasPrefix(string(body), want) {
+		t.Errorf("GET %s = %d %q, want 200 and a body starting %q", url, resp.StatusCode, body, want)
+	}
+}
+
+func TestRunExplainsBadArguments(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"port in use", []string{"-addr", busy.Addr().String()}, "pick one with -addr"},
+		{"unknown flag", []string{"-port", "80"}, "flag provided but not defined: -port"},
+		{"bad address", []string{"-addr", "nonsense"}, "missing port in address"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := run(context.Background(), tt.args, io.Discard)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("run(%q) = %v, want an error containing %q", tt.args, err, tt.want)
+			}
+		})
+	}
+}
+
+// stall connects and sends half a request line, then goes quiet.
+func stall(t *testing.T, addr string) net.Conn {
+	t.Helper()
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	if _, err := conn.Write([]byte("GET / HT")); err != nil {
+		t.Fatal(err)
+	}
+	return conn
+}
+
+// get sends a whole request and returns the status line, or the error
+// (a time-out when the server never answered within wait).
+func get(addr string, wait time.Duration) (string, error) {
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		return "", err
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(wait))
+	if _, err := conn.Write([]byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n")); err != nil {
+		return "", err
+	}
+	return bufio.NewReader(conn).ReadString('\n')
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+func TestStalledClientDoesNotDelayOthers(t *testing.T) {
+	// The read timeout is far longer than the test: only concurrency can
+	// let the second client through while the first one stalls.
+	addr := transcript.Start(t, (&Server{Log: io.Discard, ReadTimeout: time.Hour}).Serve)
+	stalled := stall(t, addr)
+	status, err := get(addr, 10*time.Second)
+	if err != nil || status != "HTTP/1.1 200 OK\r\n" {
+		t.Fatalf("second client got %q, %v while the first stalled; want HTTP/1.1 200 OK", status, err)
+	}
+	stalled.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+	if n, err := stalled.Read(make([]byte, 1)); !isTimeout(err) {
+		t.Errorf("stalled client got %d bytes, %v; want no answer yet", n, err)
+	}
+}
+
+func TestOneAtATimeLoopMakesOthersWait(t *testing.T) {
+	addr := transcript.Start(t, (&Server{Log: io.Discard, ReadTimeout: time.Hour}).ServeOneAtATime)
+	stalled := stall(t, addr)
+	// However long we wait, nothing can come back while the loop is stuck
+	// reading from the stalled client.
+	if status, err := get(addr, 300*time.Millisecond); !isTimeout(err) {
+		t.Fatalf("second client got %q, %v; want no answer while the first stalls", status, err)
+	}
+	stalled.Close() // the loop moves on only when the first client goes
+	status, err := get(addr, 10*time.Second)
+	if err != nil || status != "HTTP/1.1 200 OK\r\n" {
+		t.Errorf("after the first client left, got %q, %v; want HTTP/1.1 200 OK", status, err)
+	}
+}
+
+func TestBadHeadsGetAStatusLine(t *testing.T) {
+	tests := []struct {
+		name, send, want string
+	}{
+		{"field lines over 16 KiB", "GET / HTTP/1.1\r\nHost: x\r\nX: " + strings.Repeat("a", 17<<10) + "\r\n\r\n", "HTTP/1.1 431 Request Header Fields Too Large\r\n"},
+		{"endless field line", "GET / HTTP/1.1\r\nX: " + strings.Repeat("a", 20<<10), "HTTP/1.1 431 Request Header Fields Too Large\r\n"},
+		{"endless request line", "GET /" + strings.Repeat("a", 20<<10), "HTTP/1.1 414 URI Too Long\r\n"},
+		{"stalled past the read timeout", "GET / HT", "HTTP/1.1 408 Request Timeout\r\n"},
+		{"stalled after the request line", "GET / HTTP/1.1\r\nHost: x\r\n", "HTTP/1.1 408 Request Timeout\r\n"},
+	}
+	addr := transcript.Start(t, (&Server{Log: io.Discard, ReadTimeout: 200 * time.Millisecond}).Serve)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			conn, err := net.Dial("tcp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			conn.SetDeadline(time.Now().Add(10 * time.Second))
+			conn.Write([]byte(tt.send))
+			status, err := bufio.NewReader(conn).ReadString('\n')
+			if status != tt.want {
+				t.Errorf("got %q, %v; want %q", status, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestLogShowsTheExchange(t *testing.T) {
+	var log strings.Builder
+	s := &Server{Log: &log}
+	s.logExchange(&net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 5000},
+		[]byte("GET / HTTP/1.1\r\nX: caf\xc3\xa9\n"), errorResponse(&statusError{400, "bare LF line ending"}))
+	want := "* connection from 127.0.0.1:5000\n" +
+		"> GET / HTTP/1.1\n> X: caf\\xc3\\xa9\\n\n" +
+		"< HTTP/1.1 400 Bad Request\n< Content-Type: text/plain; charset=utf-8\n< Content-Length: 20\n< Connection: close\n<\nbare LF line ending\n"
+	if log.String() != want {
+		t.Errorf("log =\n%s\nwant\n%s", log.String(), want)
+	}
+}
+
+func TestHeadArrivingByteByByte(t *testing.T) {
+	addr := transcript.Start(t, (&Server{Log: io.Discard, ReadTimeout: 5 * time.Second}).Serve)
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	for _, b := range []byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n") {
+		if _, err := conn.Write([]byte{b}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	all, err := io.ReadAll(conn)
+	want := describe(&Request{"GET", "/", "HTTP/1.1", []Field{{"Host", "x"}}})
+	if err != nil || string(all) != string(want) {
+		t.Errorf("got %q, %v; want %q", all, err, want)
+	}
+}
+
+// Every kind of bad input, each on its own connection, must leave the
+// server as it was: the next good request still gets its 200.
+func TestServerSurvivesBadInput(t *testing.T) {
+	all, err := transcript.LoadDir("testdata/transcripts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := transcript.Start(t, (&Server{Log: io.Discard, ReadTimeout: 200 * time.Millisecond}).Serve)
+	refused := regexp.MustCompile(`^HTTP/1\.1 [45]\d\d `)
+	for _, tr := range all {
+		if !refused.Match(tr.Exchanges[0].Response) {
+			continue // only the transcripts of refused requests
+		}
+		t.Run(tr.Name, func(t *testing.T) {
+			got, err := transcript.Replay(addr, tr)
+			if err != nil || len(got) == 0 || !refused.Match(got[0]) {
+				t.Errorf("got %q, %v; want a 4xx or 5xx response", got, err)
+			}
+		})
+	}
+	for _, tt := range []struct{ name, send string }{
+		{"reset inside the request line", "GET / HT"},
+		{"reset inside a field line", "GET / HTTP/1.1\r\nHo"},
+		{"reset inside an endless line", "GET /" + strings.Repeat("a", 20<<10)},
+	} {
+		t.Run(tt.name, func(t *testing.T) { hangUp(t, addr, tt.send) })
+	}
+	status, err := get(addr, 10*time.Second)
+	if err != nil || status != "HTTP/1.1 200 OK\r\n" {
+		t.Errorf("after the bad input a good GET got %q, %v; want HTTP/1.1 200 OK", status, err)
+	}
+}
+
+// hangUp sends part of a request and drops the connection with a reset, the
+// rudest way a client can leave.
+func hangUp(t *testing.T, addr, send string) {
+	t.Helper()
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn.Write([]byte(send))
+	conn.(*net.TCPConn).SetLinger(0) // Close sends RST instead of FIN
+	conn.Close()
+}
