@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 )
 
@@ -49,6 +50,12 @@ func TestCourseMapMatchesTheSteps(t *testing.T) {
 			t.Errorf("README's course map does not list %s", step)
 		case listed[step] != string(m[1]):
 			t.Errorf("README lists %s at %s, its main.go defaults to %s", step, listed[step], m[1])
+		}
+		// The step's own README shows the line main prints at start-up;
+		// TestRunPrintsItsURLAndServes in each step checks its format.
+		stepReadme, _ := os.ReadFile(filepath.Join(dir, "README.md"))
+		if m != nil && !strings.Contains(string(stepReadme), step+" serving on http://"+string(m[1])+"/\n") {
+			t.Errorf("%s/README.md does not show the start-up line %q", step, step+" serving on http://"+string(m[1])+"/")
 		}
 	}
 }
