@@ -68,7 +68,7 @@ func rawHead(requestLine string, fields ...string) string {
 
 // TestEnvironMatchesWsgiref is the step's reference check: the environ this
 // server builds must equal wsgiref's, key by key, except for the keys listed
-// in the deviation table of README.md (DEVIATIONS.md until it is merged).
+// in the deviation table of README.md.
 func TestEnvironMatchesWsgiref(t *testing.T) {
 	deviations := readDeviationKeys(t)
 	wsgirefAddr := startWsgirefEcho(t)
@@ -292,26 +292,20 @@ func environFromResponse(raw string) (map[string]any, error) {
 	}
 }
 
-// readDeviationKeys reads the keys of the deviation table, from README.md
-// once the lead has merged DEVIATIONS.md into it, else from DEVIATIONS.md.
+// readDeviationKeys reads the keys of the deviation table in README.md.
 // Rows look like | `KEY` | wsgiref | this server | why |.
 func readDeviationKeys(t *testing.T) map[string]bool {
 	t.Helper()
-	const heading = "## Deliberate deviations from wsgiref"
-	var section, from string
-	for _, file := range []string{"README.md", "DEVIATIONS.md"} {
-		data, err := os.ReadFile(file)
-		if err != nil {
-			continue
-		}
-		if i := strings.Index(string(data), heading+"\n"); i >= 0 {
-			section, from = string(data[i+len(heading)+1:]), file
-			break
-		}
+	const heading, from = "## Deliberate deviations from wsgiref", "README.md"
+	data, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if from == "" {
-		t.Fatalf("no %q section in README.md or DEVIATIONS.md", heading)
+	i := strings.Index(string(data), heading+"\n")
+	if i < 0 {
+		t.Fatalf("no %q section in %s", heading, from)
 	}
+	section := string(data[i+len(heading)+1:])
 	if end := strings.Index(section, "\n#"); end >= 0 {
 		section = section[:end]
 	}
