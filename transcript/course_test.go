@@ -59,3 +59,89 @@ func TestCourseMapMatchesTheSteps(t *testing.T) {
 		}
 	}
 }
+
+// TestWhatChangedListsEveryFile keeps each step README's "What changed
+// since step NN" honest: every file the step adds, changes or deletes
+// against the step before it is named in that section, in a bullet that
+// starts with "Added:", "Changed:" or "Deleted:".
+func TestWhatChangedListsEveryFile(t *testing.T) {
+	mods, _ := filepath.Glob("../step*/go.mod")
+	for i := 1; i < len(mods); i++ {
+		prev, step := filepath.Dir(mods[i-1]), filepath.Dir(mods[i])
+		readme, err := os.ReadFile(filepath.Join(step, "README.md"))
+		if err != nil {
+			t.Error(err)
+			continue
+		}
+		bullets := changeBullets(string(readme))
+		for _, name := range stepFiles(t, prev, step) {
+			kind := fileChange(prev, step, name)
+			if kind == "" {
+				continue
+			}
+			if !strings.Contains(bullets[kind], "`"+name+"`") {
+				t.Errorf("%s/README.md: %s is %s since %s, but no \"- %s:\" bullet under \"What changed\" names `%s`",
+					filepath.Base(step), name, strings.ToLower(kind), filepath.Base(prev), kind, name)
+			}
+		}
+	}
+}
+
+// changeBullets collects the text of the Added/Changed/Deleted bullets of
+// the README's "What changed" section, by kind.
+func changeBullets(readme string) map[string]string {
+	_, section, _ := strings.Cut(readme, "\n## What changed")
+	section, _, _ = strings.Cut(section, "\n## ")
+	bullets := map[string]string{}
+	kind := ""
+	for _, line := range strings.Split(section, "\n") {
+		if strings.HasPrefix(line, "- ") {
+			kind, _, _ = strings.Cut(strings.TrimPrefix(line, "- "), ":")
+		}
+		if !strings.HasPrefix(line, "- ") && !strings.HasPrefix(line, "  ") {
+			kind = ""
+		}
+		bullets[kind] += line + "\n"
+	}
+	return bullets
+}
+
+// stepFiles lists the source files of two steps, by name: the Go files,
+// go.mod and the step's own scripts. Transcripts, go.sum and the README
+// change in every step and are described in prose instead.
+func stepFiles(t *testing.T, dirs ...string) []string {
+	seen := map[string]bool{}
+	var names []string
+	for _, dir := range dirs {
+		for _, pattern := range []string{"*.go", "testdata/*.py"} {
+			paths, err := filepath.Glob(filepath.Join(dir, pattern))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, p := range paths {
+				name, _ := filepath.Rel(dir, p)
+				if !seen[name] {
+					seen[name] = true
+					names = append(names, name)
+				}
+			}
+		}
+	}
+	return names
+}
+
+// fileChange says how name differs between two steps: "Added", "Deleted",
+// "Changed", or "" when it is the same file.
+func fileChange(prev, step, name string) string {
+	old, errOld := os.ReadFile(filepath.Join(prev, name))
+	cur, errCur := os.ReadFile(filepath.Join(step, name))
+	switch {
+	case errOld != nil:
+		return "Added"
+	case errCur != nil:
+		return "Deleted"
+	case string(old) != string(cur):
+		return "Changed"
+	}
+	return ""
+}
