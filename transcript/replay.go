@@ -55,7 +55,7 @@ func Replay(addr string, tr *Transcript) ([][]byte, error) {
 		if last && err == nil {
 			var rest []byte
 			rest, err = readAll(br)
-			resp = append(resp, rest...)
+			resp = append(resp, normaliseDates(rest, method(ex.Request))...)
 		}
 		got = append(got, resp)
 		if err != nil {
@@ -63,6 +63,20 @@ func Replay(addr string, tr *Transcript) ([][]byte, error) {
 		}
 	}
 	return got, nil
+}
+
+// normaliseDates puts <DATE> into any further responses that came after
+// the last expected one (pipelined requests sent in one section).
+func normaliseDates(rest []byte, method string) []byte {
+	br := bufio.NewReader(bytes.NewReader(rest))
+	var out []byte
+	for {
+		if _, err := br.Peek(1); err != nil {
+			return out
+		}
+		resp, _ := readResponse(br, method)
+		out = append(out, resp...)
+	}
 }
 
 // readAll reads until the server closes, naming a time-out plainly.

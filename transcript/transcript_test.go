@@ -215,3 +215,17 @@ func TestFillREADME(t *testing.T) {
 		t.Error("a block naming a missing transcript passed")
 	}
 }
+
+func TestReplayNormalisesPipelinedResponses(t *testing.T) {
+	one := "HTTP/1.1 200 OK\r\nDate: Sat, 21 Nov 2026 20:00:00 GMT\r\nContent-Length: 1\r\n\r\na"
+	addr := Start(t, fixedServer(one+one))
+	tr := &Transcript{Exchanges: []Exchange{{Request: []byte("GET /1 HTTP/1.1\r\n\r\nGET /2 HTTP/1.1\r\n\r\n")}}}
+	got, err := Replay(addr, tr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	normalised := strings.ReplaceAll(one, "Sat, 21 Nov 2026 20:00:00 GMT", "<DATE>")
+	if diff := cmp.Diff(normalised+normalised, string(got[0])); diff != "" {
+		t.Errorf("pipelined responses mismatch (-want +got):\n%s", diff)
+	}
+}

@@ -1,0 +1,234 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"cmp"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Server runs a WSGI application behind a raw TCP socket.
+type Server struct {
+	App         App           // the application that answers every request
+	Log         io.Writer     // each exchange, printed the way curl -v shows it
+	Errors      io.Writer     // wsgi.errors, shared by all connections at once; nil means os.Stderr
+	ReadTimeout time.Duration // how long a client may take to send a request's head and body
+	IdleTimeout time.Duration // how long a kept-alive connection may wait for its next request; 0 means 30s
+	logMu       sync.Mutex    // one exchange at a time in the log
+}
+
+// Serve accepts connections until ln is closed. Each connection gets its
+// own goroutine: a client that stalls halfway through its request only
+// holds up its own goroutine, never the accept loop or other clients.
+func (s *Server) Serve(ln net.Listener) error {
+	for {
+		conn, err := accept(ln)
+		if err != nil {
+			return nil // the listener was closed: we are shutting down
+		}
+		go s.handle(conn)
+	}
+}
+
+// ServeOneAtATime is the loop of the Python tutorials: accept, handle,
+// repeat. While one client dawdles, every other client waits in the
+// kernel's backlog. It is here so you can watch that happen (-one-at-a-time).
+func (s *Server) ServeOneAtATime(ln net.Listener) error {
+	for {
+		conn, err := accept(ln)
+		if err != nil {
+			return nil
+		}
+		s.handle(conn)
+	}
+}
+
+// accept waits for the next connection. A failure such as running out of
+// file descriptors is retried after a pause instead of spinning; only a
+// closed listener ends the loop.
+func accept(ln net.Listener) (net.Conn, error) {
+	for {
+		conn, err := ln.Accept()
+		if err == nil || errors.Is(err, net.ErrClosed) {
+			return conn, err
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// handle serves one connection: request after request, as long as both
+// sides want to keep it (HTTP/1.1 persistence, RFC 9112 §9.3).
+func (s *Server) handle(conn net.Conn) {
+	defer conn.Close()
+	// Keep a copy of what the parser reads, so the log shows each head
+	// exactly as it arrived, even when the parser refuses it...
+	var received bytes.Buffer
+	br := bufio.NewReader(io.TeeReader(conn, &received))
+	// ... and of what we send, even when the app streams it in pieces.
+	sent := &clipped{max: 64 << 10}
+	bw := bufio.NewWriter(io.MultiWriter(conn, sent))
+	for first := true; ; first = false {
+		if !first {
+			// Between requests the client may take its time, up to the
+			// idle timeout; then we close, which RFC 9112 §9.5 allows.
+			// Pipelined requests are already waiting in br.
+			conn.SetReadDeadline(time.Now().Add(cmp.Or(s.IdleTimeout, 30*time.Second)))
+			if _, err := br.Peek(1); err != nil {
+				return // gone, or idle too long: close without a word
+			}
+		}
+		conn.SetReadDeadline(time.Now().Add(cmp.Or(s.ReadTimeout, 10*time.Second)))
+		// The log copies start at this request: of what was read before,
+		// keep only the part still waiting in br.
+		pending := bytes.Clone(received.Bytes()[received.Len()-br.Buffered():])
+		received.Reset()
+		received.Write(pending)
+		sent.Reset()
+
+		req, err := readRequest(br)
+		// A copy of the head: the tee goes on copying while the app reads the body.
+		head := bytes.Clone(received.Bytes()[:received.Len()-br.Buffered()])
+		if errors.Is(err, io.EOF) {
+			return // connected (or kept alive) and left without a request
+		}
+		keepAlive := false
+		if err != nil {
+			writeError(bw, err)
+		} else {
+			keepAlive = s.respond(req, br, conn, bw)
+		}
+		s.logExchange(conn.RemoteAddr(), head, sent.Bytes())
+		if !keepAlive {
+			lingeringClose(conn)
+			return
+		}
+	}
+}
+
+// respond turns one parsed request into the environ, runs the app and
+// sends its response. It reports whether the connection may carry another.
+func (s *Server) respond(req *Request, br *bufio.Reader, conn net.Conn, bw *bufio.Writer) bool {
+	// An interim "100 Continue" goes out through bw, which flushes it.
+	input, err := newBody(req, br, bw)
+	if err != nil {
+		writeError(bw, err) // framing we refuse: the app never runs
+		return false
+	}
+	errs := cmp.Or[io.Writer](s.Errors, os.Stderr)
+	environ, err := buildEnviron(req, conn.LocalAddr(), conn.RemoteAddr(), input, errs)
+	if err != nil {
+		writeError(bw, err)
+		return false
+	}
+	out := newResponse(bw, req, input, errs, time.Now).serve(s.App, environ)
+	// The next request starts right after this body: skip what the app left.
+	return out.keepAlive && input.drain() == nil
+}
+
+// writeError answers a request we refuse; the connection then closes.
+func writeError(bw *bufio.Writer, err error) {
+	bw.Write(errorResponse(err))
+	bw.Flush()
+}
+
+// errorResponse turns a refused request into a full HTTP answer: a status
+// line, headers and a one-line reason. Never a bare body, never silence.
+func errorResponse(err error) []byte {
+	code, text := 400, err.Error() // a body cut short, or a broken connection the client will never read
+	var refused *statusError
+	var netErr net.Error
+	switch {
+	case errors.As(err, &refused):
+		code, text = refused.Code, refused.Text
+	case errors.As(err, &netErr) && netErr.Timeout():
+		code, text = 408, "the request did not arrive in time"
+	}
+	return fmt.Appendf(nil, "HTTP/1.1 %d %s\r\n"+
+		"Content-Type: text/plain; charset=utf-8\r\n"+
+		"Content-Length: %d\r\n"+
+		"Connection: close\r\n"+
+		"\r\n"+
+		"%s\n", code, reasonPhrase(code), len(text)+1, text)
+}
+
+// clipped keeps the first max bytes written to it: enough for the log,
+// without holding a long streamed body in memory.
+type clipped struct {
+	bytes.Buffer
+	max int
+}
+
+func (c *clipped) Write(p []byte) (int, error) {
+	c.Buffer.Write(p[:min(len(p), max(c.max-c.Len(), 0))])
+	return len(p), nil
+}
+
+// lingeringClose stops sending, then reads what the client still sends
+// (a body we did not read, say) for a moment before closing. Closing a
+// socket with unread bytes makes the kernel send a reset, and the client
+// may then lose the response it has not read yet.
+func lingeringClose(conn net.Conn) {
+	if tcp, ok := conn.(*net.TCPConn); ok {
+		tcp.CloseWrite()
+	}
+	conn.SetReadDeadline(time.Now().Add(time.Second))
+	io.Copy(io.Discard, io.LimitReader(conn, 1<<20))
+}
+
+// logExchange prints one exchange like curl -v: "> " for what the client
+// sent, "< " for what we answered (an interim 100 Continue, then the final
+// response); the body goes out as-is.
+func (s *Server) logExchange(client net.Addr, head, response []byte) {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "* connection from %s\n", client)
+	for _, line := range strings.SplitAfter(string(head), "\n") {
+		if line != "" {
+			fmt.Fprintf(&b, "> %s\n", visible(strings.TrimSuffix(line, "\r\n")))
+		}
+	}
+	rest := string(response)
+	for {
+		respHead, body, _ := strings.Cut(rest, "\r\n\r\n")
+		for _, line := range strings.Split(respHead, "\r\n") {
+			fmt.Fprintf(&b, "< %s\n", line)
+		}
+		b.WriteString("<\n")
+		rest = body
+		if !strings.HasPrefix(respHead, "HTTP/1.1 100 ") {
+			break // the final response; anything before it was interim
+		}
+	}
+	b.WriteString(rest)
+	s.logMu.Lock()
+	defer s.logMu.Unlock()
+	cmp.Or(s.Log, io.Discard).Write(b.Bytes())
+}
+
+// visible shows s as printable ASCII: a tab, CR or LF as \t \r \n and any
+// other byte outside 0x20-0x7E (a control byte, the bytes 0x80-0xFF of
+// UTF-8 or Latin-1 text) as \xNN, so every byte the client sent can be seen.
+func visible(s string) string {
+	var b strings.Builder
+	for _, c := range []byte(s) {
+		switch {
+		case c == '\t':
+			b.WriteString(`\t`)
+		case c == '\r':
+			b.WriteString(`\r`)
+		case c == '\n':
+			b.WriteString(`\n`)
+		case c < 0x20 || c > 0x7e:
+			fmt.Fprintf(&b, `\x%02x`, c)
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
