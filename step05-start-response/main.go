@@ -42,7 +42,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		<-ctx.Done()
 		ln.Close()
 	}()
-	server := &Server{App: demo, Log: stdout, ReadTimeout: 10 * time.Second, IdleTimeout: 30 * time.Second}
+	server := &Server{App: demo, Log: stdout, ReadTimeout: 10 * time.Second, IdleTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second}
 	if *oneAtATime {
 		return server.ServeOneAtATime(ln)
 	}

@@ -16,12 +16,13 @@ import (
 
 // Server runs a WSGI application behind a raw TCP socket.
 type Server struct {
-	App         App           // the application that answers every request
-	Log         io.Writer     // each exchange, printed the way curl -v shows it
-	Errors      io.Writer     // wsgi.errors, shared by all connections at once; nil means os.Stderr
-	ReadTimeout time.Duration // how long a client may take to send a request's head and body
-	IdleTimeout time.Duration // how long a kept-alive connection may wait for its next request; 0 means 30s
-	logMu       sync.Mutex    // one exchange at a time in the log
+	App          App           // the application that answers every request
+	Log          io.Writer     // each exchange, printed the way curl -v shows it
+	Errors       io.Writer     // wsgi.errors, shared by all connections at once; nil means os.Stderr
+	ReadTimeout  time.Duration // how long a client may take to send a request's head and body
+	IdleTimeout  time.Duration // how long a kept-alive connection may wait for its next request; 0 means 30s
+	WriteTimeout time.Duration // how long one write may wait for a client that does not read; 0 means 30s
+	logMu        sync.Mutex    // one exchange at a time in the log
 }
 
 // Serve accepts connections until ln is closed. Each connection gets its
@@ -73,7 +74,8 @@ func (s *Server) handle(conn net.Conn) {
 	br := bufio.NewReader(io.TeeReader(conn, &received))
 	// ... and of what we send, even when the app streams it in pieces.
 	sent := &clipped{max: 64 << 10}
-	bw := bufio.NewWriter(io.MultiWriter(conn, sent))
+	toClient := timedWriter{conn, cmp.Or(s.WriteTimeout, 30*time.Second)}
+	bw := bufio.NewWriter(io.MultiWriter(toClient, sent))
 	for first := true; ; first = false {
 		if !first {
 			// Between requests the client may take its time, up to the
@@ -156,6 +158,21 @@ func errorResponse(err error) []byte {
 		"Connection: close\r\n"+
 		"\r\n"+
 		"%s\n", code, reasonPhrase(code), len(text)+1, text)
+}
+
+// timedWriter gives every write to the client a deadline of its own. A
+// client that stops reading fills the socket's buffers, and then a write
+// would block its goroutine (and the app's body) forever; with a deadline
+// the write fails, the body is stopped and its cleanup runs. A long stream
+// that keeps moving is never cut, because each write gets a fresh deadline.
+type timedWriter struct {
+	conn    net.Conn
+	timeout time.Duration
+}
+
+func (w timedWriter) Write(p []byte) (int, error) {
+	w.conn.SetWriteDeadline(time.Now().Add(w.timeout))
+	return w.conn.Write(p)
 }
 
 // clipped keeps the first max bytes written to it: enough for the log,

@@ -260,6 +260,32 @@ func TestBodyCleanupRunsOverTheNetwork(t *testing.T) {
 	}
 }
 
+// A client that asks for an endless body and then never reads must not
+// hold the server's goroutine: once the socket's buffers are full, the
+// write deadline fails the write, the server stops the body, and the
+// body's cleanup runs while the client is still connected.
+func TestClientThatNeverReadsIsCutLoose(t *testing.T) {
+	e := &events{done: make(chan struct{})}
+	server := &Server{App: trackedApp(e), Log: io.Discard, Errors: io.Discard, WriteTimeout: 100 * time.Millisecond}
+	addr := transcript.Start(t, server.Serve)
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	io.WriteString(conn, "GET /endless HTTP/1.1\r\nHost: x\r\n\r\n")
+	select {
+	case <-e.done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the body was not stopped within 10s of the client ceasing to read")
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if diff := cmp.Diff([]string{"stopped by the server", "cleanup ran"}, e.list); diff != "" {
+		t.Errorf("events (-want +got):\n%s", diff)
+	}
+}
+
 // brokenApps misbehave in the way their path names.
 func brokenApps(environ Environ, startResponse StartResponse) iter.Seq[[]byte] {
 	plain := []Header{{"Content-Type", "text/plain"}}
