@@ -70,11 +70,7 @@ func TestRunExplainsBadArguments(t *testing.T) {
 // stall connects and sends half a request line, then goes quiet.
 func stall(t *testing.T, addr string) net.Conn {
 	t.Helper()
-	conn, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
+	conn := transcript.Dial(t, addr)
 	if _, err := conn.Write([]byte("GET / HT")); err != nil {
 		t.Fatal(err)
 	}
@@ -144,12 +140,7 @@ func TestBadHeadsGetAStatusLine(t *testing.T) {
 	addr := transcript.Start(t, (&Server{Log: io.Discard, ReadTimeout: 200 * time.Millisecond}).Serve)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			conn, err := net.Dial("tcp", addr)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer conn.Close()
-			conn.SetDeadline(time.Now().Add(10 * time.Second))
+			conn := transcript.Dial(t, addr)
 			conn.Write([]byte(tt.send))
 			status, err := bufio.NewReader(conn).ReadString('\n')
 			if status != tt.want {
@@ -174,12 +165,7 @@ func TestLogShowsTheExchange(t *testing.T) {
 
 func TestHeadArrivingByteByByte(t *testing.T) {
 	addr := transcript.Start(t, (&Server{Log: io.Discard, ReadTimeout: 5 * time.Second}).Serve)
-	conn, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	conn := transcript.Dial(t, addr)
 	for _, b := range []byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n") {
 		if _, err := conn.Write([]byte{b}); err != nil {
 			t.Fatal(err)
@@ -229,10 +215,7 @@ func TestServerSurvivesBadInput(t *testing.T) {
 // rudest way a client can leave.
 func hangUp(t *testing.T, addr, send string) {
 	t.Helper()
-	conn, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
+	conn := transcript.Dial(t, addr)
 	conn.Write([]byte(send))
 	conn.(*net.TCPConn).SetLinger(0) // Close sends RST instead of FIN
 	conn.Close()

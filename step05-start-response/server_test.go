@@ -134,12 +134,7 @@ func readResponse(br *bufio.Reader, method string) (string, string, error) {
 
 func TestIdleKeepAliveConnectionIsClosed(t *testing.T) {
 	addr := transcript.Start(t, (&Server{App: demo, Log: io.Discard, ReadTimeout: 5 * time.Second, IdleTimeout: 50 * time.Millisecond}).Serve)
-	conn, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(10 * time.Second)) // only so that a failing test cannot hang
+	conn := transcript.Dial(t, addr)
 	br := bufio.NewReader(conn)
 	io.WriteString(conn, "GET /sized HTTP/1.1\r\nHost: x\r\n\r\n")
 	if status, _, err := readResponse(br, "GET"); err != nil || status != "200 OK" {
@@ -155,12 +150,7 @@ func TestIdleKeepAliveConnectionIsClosed(t *testing.T) {
 // closes after the one that says Connection: close.
 func TestKeepAliveUntilConnectionClose(t *testing.T) {
 	addr := transcript.Start(t, newServer(5*time.Second).Serve)
-	conn, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	conn := transcript.Dial(t, addr)
 	br := bufio.NewReader(conn)
 	requests := []struct{ method, send, wantBody string }{
 		{"GET", "GET /stream HTTP/1.1\r\nHost: x\r\n\r\n", "one\ntwo\nthree\n"},
@@ -238,11 +228,7 @@ func TestBodyCleanupRunsOverTheNetwork(t *testing.T) {
 		t.Run(tt.path, func(t *testing.T) {
 			e := &events{done: make(chan struct{})}
 			addr := transcript.Start(t, (&Server{App: trackedApp(e), Log: io.Discard, Errors: io.Discard, ReadTimeout: 5 * time.Second}).Serve)
-			conn, err := net.Dial("tcp", addr)
-			if err != nil {
-				t.Fatal(err)
-			}
-			conn.SetDeadline(time.Now().Add(10 * time.Second))
+			conn := transcript.Dial(t, addr)
 			io.WriteString(conn, "GET "+tt.path+" HTTP/1.1\r\nHost: x\r\n\r\n")
 			tt.client(conn)
 			conn.Close()
@@ -268,11 +254,7 @@ func TestClientThatNeverReadsIsCutLoose(t *testing.T) {
 	e := &events{done: make(chan struct{})}
 	server := &Server{App: trackedApp(e), Log: io.Discard, Errors: io.Discard, WriteTimeout: 100 * time.Millisecond}
 	addr := transcript.Start(t, server.Serve)
-	conn, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	conn := transcript.Dial(t, addr)
 	io.WriteString(conn, "GET /endless HTTP/1.1\r\nHost: x\r\n\r\n")
 	select {
 	case <-e.done:

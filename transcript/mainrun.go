@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"io"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -48,4 +49,18 @@ func StartMain(t *testing.T, run func(context.Context, []string, io.Writer) erro
 		t.Fatalf("run printed nothing within %v", exchangeTimeout)
 		return ""
 	}
+}
+
+// Dial connects to addr for the length of the test. Every read and write
+// on the connection has a deadline (10 s), so a server that never answers
+// fails the test instead of hanging it; a test may set a shorter one.
+func Dial(t *testing.T, addr string) net.Conn {
+	t.Helper()
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	conn.SetDeadline(time.Now().Add(exchangeTimeout))
+	return conn
 }
