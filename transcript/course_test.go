@@ -145,3 +145,24 @@ func fileChange(prev, step, name string) string {
 	}
 	return ""
 }
+
+// TestREADMELinksResolve finds every relative link in the READMEs (the
+// prev/next lines, the course map) and checks its target exists, so a
+// learner never clicks into a step that is not there yet.
+func TestREADMELinksResolve(t *testing.T) {
+	readmes, _ := filepath.Glob("../*/README.md")
+	readmes = append(readmes, "../README.md")
+	link := regexp.MustCompile(`\]\(([^)#:]+)\)`)
+	for _, readme := range readmes {
+		text, err := os.ReadFile(readme)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range link.FindAllSubmatch(text, -1) {
+			target := filepath.Join(filepath.Dir(readme), string(m[1]))
+			if _, err := os.Stat(target); err != nil {
+				t.Errorf("%s links to %s, which does not exist", readme, m[1])
+			}
+		}
+	}
+}
