@@ -58,15 +58,8 @@ type response struct {
 	sent        int64    // body bytes accepted so far (HEAD: not written)
 	full        bool     // the app went past its Content-Length: stop
 	closeAfter  bool     // the connection closes after this response
-	replaced    bool     // fail answered instead of the app (500, or the request's error)
 	finished    bool     // serve has returned: write() must not touch w any more
 	err         error    // the first write error: the client is gone
-}
-
-// outcome is what the server needs to know once the response is over.
-type outcome struct {
-	keepAlive   bool // the connection may carry the next request
-	headersSent bool // the app's headers went out (false: it got the 500, or nothing)
 }
 
 // newResponse prepares the response to req, written to w. input is the
@@ -98,13 +91,13 @@ func asksToClose(req *Request) bool {
 // serve calls app, sends its response and says whether the connection can
 // carry another request. No panic escapes: PEP 3333 asks the server to trap
 // and log the app's errors.
-func (r *response) serve(app App, environ Environ) (out outcome) {
+func (r *response) serve(app App, environ Environ) (keepAlive bool) {
 	defer func() {
 		if p := recover(); p != nil {
 			r.fail(p)
 		}
 		r.finished = true
-		out = outcome{keepAlive: !r.closeAfter && r.err == nil, headersSent: r.headersSent && !r.replaced}
+		keepAlive = !r.closeAfter && r.err == nil
 	}()
 	body := app(environ, r.startResponse)
 	if body == nil {
@@ -116,7 +109,7 @@ func (r *response) serve(app App, environ Environ) (out outcome) {
 	defer stop()
 	r.sendBody(next)
 	r.finish()
-	return out
+	return keepAlive
 }
 
 // startResponse is the start_response callable the app gets.
@@ -422,14 +415,12 @@ func (r *response) fail(p any) {
 		if !broken {
 			r.logf("panic: %v\n%s", value, stack)
 		}
-		r.replaced = true
 		r.w.Write(errorResponse(r.input.Err()))
 	case r.headersSent || r.held != nil:
 		r.logf("panic after the headers were sent; closing the connection: %v\n%s", value, stack)
 		r.sendHeld(-1) // the held chunk was due before the panic: as if never held
 	default:
 		r.logf("panic: %v\n%s", value, stack)
-		r.replaced = true
 		// What wsgiref does: start_response again, with exc_info, and its page.
 		r.status = "500 Internal Server Error"
 		r.headers = []Header{{"Content-Type", "text/plain"}, {"Content-Length", strconv.Itoa(len(errorBody))}}

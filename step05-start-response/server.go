@@ -129,9 +129,9 @@ func (s *Server) respond(req *Request, br *bufio.Reader, conn net.Conn, bw *bufi
 		writeError(bw, err)
 		return false
 	}
-	out := newResponse(bw, req, input, errs, time.Now).serve(s.App, environ)
+	keepAlive := newResponse(bw, req, input, errs, time.Now).serve(s.App, environ)
 	// The next request starts right after this body: skip what the app left.
-	return out.keepAlive && input.drain() == nil
+	return keepAlive && input.drain() == nil
 }
 
 // writeError answers a request we refuse; the connection then closes.
