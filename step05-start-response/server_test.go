@@ -50,7 +50,7 @@ func TestDemoKeepsTheContract(t *testing.T) {
 		defer mu.Unlock()
 		broken = append(broken, err.Message)
 	})
-	addr := transcript.Start(t, (&Server{App: app, Log: io.Discard, Errors: errs, ReadTimeout: 5 * time.Second}).Serve)
+	addr := transcript.Start(t, (&Server{App: app, Log: io.Discard, Errors: errs, ReadTimeout: time.Hour}).Serve)
 
 	routes := []struct{ path, panics string }{
 		{"/", ""}, {"/stream", ""}, {"/write", ""}, {"/sized", ""},
@@ -133,7 +133,7 @@ func readResponse(br *bufio.Reader, method string) (string, string, error) {
 }
 
 func TestIdleKeepAliveConnectionIsClosed(t *testing.T) {
-	addr := transcript.Start(t, (&Server{App: demo, Log: io.Discard, ReadTimeout: 5 * time.Second, IdleTimeout: 50 * time.Millisecond}).Serve)
+	addr := transcript.Start(t, (&Server{App: demo, Log: io.Discard, ReadTimeout: time.Hour, IdleTimeout: 50 * time.Millisecond}).Serve)
 	conn := transcript.Dial(t, addr)
 	br := bufio.NewReader(conn)
 	io.WriteString(conn, "GET /sized HTTP/1.1\r\nHost: x\r\n\r\n")
@@ -149,7 +149,7 @@ func TestIdleKeepAliveConnectionIsClosed(t *testing.T) {
 // The connection stays open across requests, answers each in order, and
 // closes after the one that says Connection: close.
 func TestKeepAliveUntilConnectionClose(t *testing.T) {
-	addr := transcript.Start(t, newServer(5*time.Second).Serve)
+	addr := transcript.Start(t, newServer(time.Hour).Serve)
 	conn := transcript.Dial(t, addr)
 	br := bufio.NewReader(conn)
 	requests := []struct{ method, send, wantBody string }{
@@ -227,7 +227,7 @@ func TestBodyCleanupRunsOverTheNetwork(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.path, func(t *testing.T) {
 			e := &events{done: make(chan struct{})}
-			addr := transcript.Start(t, (&Server{App: trackedApp(e), Log: io.Discard, Errors: io.Discard, ReadTimeout: 5 * time.Second}).Serve)
+			addr := transcript.Start(t, (&Server{App: trackedApp(e), Log: io.Discard, Errors: io.Discard, ReadTimeout: time.Hour}).Serve)
 			conn := transcript.Dial(t, addr)
 			io.WriteString(conn, "GET "+tt.path+" HTTP/1.1\r\nHost: x\r\n\r\n")
 			tt.client(conn)
@@ -309,7 +309,7 @@ func TestServerSurvivesBadInput(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := transcript.Start(t, (&Server{App: brokenApps, Log: io.Discard, Errors: io.Discard, ReadTimeout: 200 * time.Millisecond}).Serve)
+	addr := transcript.Start(t, (&Server{App: brokenApps, Log: io.Discard, Errors: io.Discard, ReadTimeout: time.Hour}).Serve)
 	stillServing := func(t *testing.T) {
 		t.Helper()
 		status, err := get(addr, 10*time.Second)
