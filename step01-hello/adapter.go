@@ -31,7 +31,16 @@ func wsgiHandler(app App) http.Handler {
 
 		// start_response only remembers the status and headers: they go
 		// out with the first piece of body (PEP 3333), here net/http's job.
+		// net/http sends its own reason phrase for the code ("404 Not
+		// Found"), whatever text the app gave.
 		code := http.StatusInternalServerError
+		headerSent := false
+		sendHeader := func() {
+			if !headerSent {
+				w.WriteHeader(code)
+				headerSent = true
+			}
+		}
 		startResponse := func(status string, headers []Header, excInfo error) Write {
 			if n, err := strconv.Atoi(status[:min(3, len(status))]); err == nil {
 				code = n
@@ -40,13 +49,15 @@ func wsgiHandler(app App) http.Handler {
 				w.Header().Add(h.Name, h.Value)
 			}
 			return func(data []byte) error {
+				// The status first: net/http's Write alone would send 200 OK.
+				sendHeader()
 				_, err := w.Write(data)
 				return err
 			}
 		}
 
 		body := app(environ, startResponse)
-		w.WriteHeader(code)
+		sendHeader()
 		for chunk := range body {
 			if _, err := w.Write(chunk); err != nil {
 				return // the client went away; stopping the loop ends the app's body

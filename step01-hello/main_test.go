@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"io"
+	"iter"
 	"net"
 	"net/http"
 	"regexp"
@@ -61,5 +62,29 @@ func TestRunExplainsBadArguments(t *testing.T) {
 				t.Errorf("run(%q) = %v, want an error containing %q", tt.args, err, tt.want)
 			}
 		})
+	}
+}
+
+// An app that calls write() must still get its own status: net/http's
+// Write on its own would send 200 OK first.
+func TestWriteKeepsTheAppsStatus(t *testing.T) {
+	app := func(environ Environ, startResponse StartResponse) iter.Seq[[]byte] {
+		write := startResponse("404 Not Here", []Header{{"Content-Type", "text/plain"}}, nil)
+		write([]byte("written, "))
+		return func(yield func([]byte) bool) { yield([]byte("then yielded\n")) }
+	}
+	addr := transcript.Start(t, func(ln net.Listener) error {
+		http.Serve(ln, wsgiHandler(app)) // returns when the test closes ln
+		return nil
+	})
+	resp, err := http.Get("http://" + addr + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	// net/http writes its own reason phrase: "Not Found", not "Not Here".
+	if resp.Status != "404 Not Found" || string(body) != "written, then yielded\n" {
+		t.Errorf("got %q %q, want \"404 Not Found\" \"written, then yielded\\n\"", resp.Status, body)
 	}
 }
