@@ -18,9 +18,14 @@ import (
 // client that never sends the blank line cannot make the server grow.
 const maxHeadBytes = 16 << 10
 
+// maxEmptyLines is how many empty lines before the request line are
+// ignored (RFC 9112 §2.2 says a server SHOULD ignore at least one), as in
+// step 03.
+const maxEmptyLines = 4
+
 // Server answers every HTTP request with a greeting, over raw TCP.
 type Server struct {
-	Log         io.Writer     // each exchange, printed the way curl -v shows it
+	Log         io.Writer     // each exchange, printed the way curl -v shows it; nil: no log (-quiet)
 	ReadTimeout time.Duration // how long a client may take to send its head
 	logMu       sync.Mutex    // one exchange at a time in the log
 }
@@ -77,7 +82,9 @@ func (s *Server) handle(conn net.Conn) {
 		response = errorResponse(err)
 	}
 	conn.Write(response)
-	s.logExchange(conn.RemoteAddr(), head, response)
+	if s.Log != nil { // -quiet: not even the formatting is done
+		s.logExchange(conn.RemoteAddr(), head, response)
+	}
 	lingeringClose(conn)
 }
 
@@ -86,6 +93,7 @@ func (s *Server) handle(conn net.Conn) {
 // fixed-size read (recv(1024)) would cut long requests and split ones.
 func readHead(br *bufio.Reader) ([]byte, error) {
 	var head []byte
+	start := 0 // where the request line starts, after any empty lines
 	for {
 		line, err := br.ReadSlice('\n')
 		head = append(head, line...)
@@ -95,11 +103,23 @@ func readHead(br *bufio.Reader) ([]byte, error) {
 		if errors.Is(err, bufio.ErrBufferFull) {
 			continue // a long line: keep reading it
 		}
+		if errors.Is(err, io.EOF) && len(head) == start {
+			return nil, io.EOF // nothing, or only empty lines: no request to answer
+		}
 		if err != nil {
 			return head, err
 		}
-		if bytes.Equal(line, []byte("\r\n")) && len(head) > 2 {
-			return head, checkRequestLine(head)
+		if !bytes.Equal(line, []byte("\r\n")) {
+			continue
+		}
+		if len(head) > start+2 {
+			return head, checkRequestLine(head[start:]) // the blank line after the head
+		}
+		// An empty line before the request line, left over after an
+		// earlier body, say: ignore it, but not forever.
+		start += 2
+		if start > 2*maxEmptyLines {
+			return head, fmt.Errorf("more than %d empty lines before the request line", maxEmptyLines)
 		}
 	}
 }
