@@ -69,12 +69,16 @@ func TestReadRequestAccepts(t *testing.T) {
 			&Request{"GET", "HTTPS://example.com/", "HTTP/1.1", host}},
 		{"asterisk-form for OPTIONS", "OPTIONS * HTTP/1.1\r\nHost: example.com\r\n\r\n",
 			&Request{"OPTIONS", "*", "HTTP/1.1", host}},
-		{"authority-form for CONNECT", "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n",
-			&Request{"CONNECT", "example.com:443", "HTTP/1.1", []Field{{"Host", "example.com:443"}}}},
 		{"HTTP/1.2 is read as HTTP/1.1", "GET / HTTP/1.2\r\nHost: example.com\r\n\r\n",
 			&Request{"GET", "/", "HTTP/1.1", host}},
 		{"Host as an IPv6 literal with a port", "GET / HTTP/1.1\r\nHost: [::1]:8003\r\n\r\n",
 			&Request{"GET", "/", "HTTP/1.1", []Field{{"Host", "[::1]:8003"}}}},
+		{"Host as an IPv6 literal without a port", "GET / HTTP/1.1\r\nHost: [2001:db8::1]\r\n\r\n",
+			&Request{"GET", "/", "HTTP/1.1", []Field{{"Host", "[2001:db8::1]"}}}},
+		{"Host as a reg-name with sub-delims and an escape", "GET / HTTP/1.1\r\nHost: a-b_c.~!$&'()*+,;=%41:80\r\n\r\n",
+			&Request{"GET", "/", "HTTP/1.1", []Field{{"Host", "a-b_c.~!$&'()*+,;=%41:80"}}}},
+		{"Host with an empty port", "GET / HTTP/1.1\r\nHost: example.com:\r\n\r\n",
+			&Request{"GET", "/", "HTTP/1.1", []Field{{"Host", "example.com:"}}}},
 		{"empty Host", "GET / HTTP/1.1\r\nHost:\r\n\r\n",
 			&Request{"GET", "/", "HTTP/1.1", []Field{{"Host", ""}}}},
 		{"4 empty lines before the request line", "\r\n\r\n\r\n\r\nGET / HTTP/1.1\r\nHost: example.com\r\n\r\n",
@@ -139,6 +143,10 @@ func TestReadRequestRefuses(t *testing.T) {
 		{"asterisk for GET", "GET * HTTP/1.1\r\n" + host + "\r\n", 400, "only for OPTIONS"},
 		{"CONNECT to a path", "CONNECT / HTTP/1.1\r\n" + host + "\r\n", 400, "host:port"},
 		{"CONNECT without a port", "CONNECT example.com HTTP/1.1\r\n" + host + "\r\n", 400, "host:port"},
+		{"CONNECT with userinfo", "CONNECT u@example.com:443 HTTP/1.1\r\n" + host + "\r\n", 400, "host:port"},
+		{"CONNECT to host:port", "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n", 501, "not implemented"},
+		{"fragment in the target", "GET /a?page=1#x HTTP/1.1\r\n" + host + "\r\n", 400, "fragment"},
+		{"fragment in an absolute-form target", "GET http://example.com/#top HTTP/1.1\r\n" + host + "\r\n", 400, "fragment"},
 		{"authority-form for GET", "GET example.com:80 HTTP/1.1\r\n" + host + "\r\n", 400, "must start with /"},
 		// HTTP-version (RFC 9112 §2.3).
 		{"lower-case version", "GET / http/1.1\r\n" + host + "\r\n", 400, "malformed HTTP version"},
@@ -166,6 +174,15 @@ func TestReadRequestRefuses(t *testing.T) {
 		{"Host with a space", "GET / HTTP/1.1\r\nHost: a b\r\n\r\n", 400, "not host[:port]"},
 		{"Host with a path", "GET / HTTP/1.0\r\nHost: a/b\r\n\r\n", 400, "not host[:port]"},
 		{"Host with userinfo", "GET / HTTP/1.1\r\nHost: user@a\r\n\r\n", 400, "not host[:port]"},
+		{"Host with an unclosed bracket", "GET / HTTP/1.1\r\nHost: [::1\r\n\r\n", 400, "not host[:port]"},
+		{"Host with stray brackets", "GET / HTTP/1.1\r\nHost: ]]:80\r\n\r\n", 400, "not host[:port]"},
+		{"Host with two colons", "GET / HTTP/1.1\r\nHost: a:b:c\r\n\r\n", 400, "not host[:port]"},
+		{"Host with a port that is not digits", "GET / HTTP/1.1\r\nHost: a:http\r\n\r\n", 400, "not host[:port]"},
+		{"Host with an IPv6 literal unbracketed", "GET / HTTP/1.1\r\nHost: ::1\r\n\r\n", 400, "not host[:port]"},
+		{"Host with a bracketed IPv4 address", "GET / HTTP/1.1\r\nHost: [127.0.0.1]\r\n\r\n", 400, "not host[:port]"},
+		{"Host with a zone", "GET / HTTP/1.1\r\nHost: [fe80::1%eth0]\r\n\r\n", 400, "not host[:port]"},
+		{"Host with text after the bracket", "GET / HTTP/1.1\r\nHost: [::1]x\r\n\r\n", 400, "not host[:port]"},
+		{"Host with a broken escape", "GET / HTTP/1.1\r\nHost: a%4\r\n\r\n", 400, "not host[:port]"},
 		{"two Host fields on HTTP/1.0", "GET / HTTP/1.0\r\nHost: a\r\nHost: b\r\n\r\n", 400, "more than one Host"},
 		// Limits.
 		{"request line of 8193 bytes", requestLine(8193) + "\r\n" + host + "\r\n", 414, "longer than 8192 bytes"},
@@ -301,7 +318,7 @@ func TestStatusErrorMessage(t *testing.T) {
 func TestReasonPhrase(t *testing.T) {
 	for code, want := range map[int]string{
 		200: "OK", 400: "Bad Request", 408: "Request Timeout", 414: "URI Too Long", 431: "Request Header Fields Too Large",
-		505: "HTTP Version Not Supported", 418: "Unknown",
+		501: "Not Implemented", 505: "HTTP Version Not Supported", 418: "Unknown",
 	} {
 		if got := reasonPhrase(code); got != want {
 			t.Errorf("reasonPhrase(%d) = %q; want %q", code, got, want)

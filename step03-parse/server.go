@@ -15,7 +15,7 @@ import (
 
 // Server answers every HTTP request with what its parser read, over raw TCP.
 type Server struct {
-	Log         io.Writer     // each exchange, printed the way curl -v shows it
+	Log         io.Writer     // each exchange, printed the way curl -v shows it; nil: no log (-quiet)
 	ReadTimeout time.Duration // how long a client may take to send its head
 	logMu       sync.Mutex    // one exchange at a time in the log
 }
@@ -64,11 +64,16 @@ func (s *Server) handle(conn net.Conn) {
 	defer conn.Close()
 	conn.SetReadDeadline(time.Now().Add(cmp.Or(s.ReadTimeout, 10*time.Second)))
 	// Keep a copy of what the parser reads, so the log shows the head
-	// exactly as it arrived, even when the parser refuses it.
+	// exactly as it arrived, even when the parser refuses it. The parser's
+	// limits bound it: the head, and what bufio read ahead of it. Without
+	// a log (-quiet) there is no copy at all.
 	var received bytes.Buffer
-	br := bufio.NewReader(io.TeeReader(conn, &received))
+	var from io.Reader = conn
+	if s.Log != nil {
+		from = io.TeeReader(conn, &received)
+	}
+	br := bufio.NewReader(from)
 	req, err := readRequest(br)
-	head := received.Bytes()[:received.Len()-br.Buffered()] // not the body read ahead
 	if errors.Is(err, io.EOF) {
 		return // connected and left without a request: nothing to answer
 	}
@@ -79,7 +84,10 @@ func (s *Server) handle(conn net.Conn) {
 		response = describe(req)
 	}
 	conn.Write(response)
-	s.logExchange(conn.RemoteAddr(), head, response)
+	if s.Log != nil {
+		head := received.Bytes()[:received.Len()-br.Buffered()] // not the body read ahead
+		s.logExchange(conn.RemoteAddr(), head, response)
+	}
 	lingeringClose(conn)
 }
 
