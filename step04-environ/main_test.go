@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"iter"
 	"net"
@@ -375,4 +376,65 @@ func exchange(addr, request string) (string, error) {
 	}
 	all, err := io.ReadAll(conn)
 	return string(all), err
+}
+
+// output collects what run prints; the test reads it while run goes on.
+type output struct {
+	mu        sync.Mutex
+	b         strings.Builder
+	firstLine chan struct{} // closed once the first line is in
+}
+
+func (o *output) Write(p []byte) (int, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.b.Write(p)
+	if o.firstLine != nil && strings.Contains(o.b.String(), "\n") {
+		close(o.firstLine)
+		o.firstLine = nil
+	}
+	return len(p), nil
+}
+
+func (o *output) String() string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.b.String()
+}
+
+// TestQuietPrintsNoExchange runs main's run with and without -quiet and
+// sends one request: the exchange is printed only without it.
+func TestQuietPrintsNoExchange(t *testing.T) {
+	for _, quiet := range []bool{false, true} {
+		t.Run(fmt.Sprintf("quiet=%v", quiet), func(t *testing.T) {
+			args := []string{"-addr", "127.0.0.1:0"}
+			if quiet {
+				args = append(args, "-quiet")
+			}
+			out := &output{firstLine: make(chan struct{})}
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			go func() { done <- run(ctx, args, out) }()
+			select {
+			case <-out.firstLine:
+				defer func() { cancel(); <-done }()
+			case err := <-done:
+				t.Fatalf("run(%q) = %v before printing its URL", args, err)
+			case <-time.After(10 * time.Second):
+				t.Fatal("run printed no URL within 10s")
+			}
+			urlLine := out.String()
+			addr := strings.TrimSuffix(strings.TrimPrefix(urlLine, "step04-environ serving on http://"), "/\n")
+			conn := transcript.Dial(t, addr)
+			io.WriteString(conn, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+			io.ReadAll(conn) // the server prints the exchange before it hangs up
+			got := strings.TrimPrefix(out.String(), urlLine)
+			if quiet && got != "" {
+				t.Errorf("with -quiet, run printed %q after its URL, want nothing", got)
+			}
+			if !quiet && !strings.HasPrefix(got, "* connection from 127.0.0.1:") {
+				t.Errorf("without -quiet, run printed %q after its URL, want the exchange", got)
+			}
+		})
+	}
 }
