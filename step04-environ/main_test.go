@@ -10,7 +10,9 @@ import (
 	"iter"
 	"net"
 	"net/http"
+	"os"
 	"regexp"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -201,11 +203,16 @@ func TestLogShowsTheExchange(t *testing.T) {
 			"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nok\n",
 			"> POST / HTTP/1.1\n> Expect: 100-continue\n> \n" +
 				"< HTTP/1.1 100 Continue\n<\n< HTTP/1.1 200 OK\n< Content-Length: 3\n<\nok\n"},
+		// The next entry must start on a line of its own.
+		{"body without a final newline", "GET / HTTP/1.1\r\n\r\n", "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+			"> GET / HTTP/1.1\n> \n< HTTP/1.1 200 OK\n< Content-Length: 2\n<\nok\n"},
+		{"long body clipped", "GET / HTTP/1.1\r\n\r\n", "HTTP/1.1 200 OK\r\n\r\n" + strings.Repeat("a", maxLogBody+10),
+			"> GET / HTTP/1.1\n> \n< HTTP/1.1 200 OK\n<\n" + strings.Repeat("a", maxLogBody) + "\n* 10 more bytes of body not shown\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var log strings.Builder
-			(&Server{Log: &log}).logExchange(client, []byte(tt.head), []byte(tt.response))
+			(&Server{Log: &log, Errors: io.Discard}).logExchange(client, []byte(tt.head), []byte(tt.response), nil)
 			if diff := cmp.Diff("* connection from 127.0.0.1:5000\n"+tt.want, log.String()); diff != "" {
 				t.Errorf("log (-want +got):\n%s", diff)
 			}
@@ -330,7 +337,7 @@ func TestAppFailureGets500(t *testing.T) {
 			if err != nil || got != want500 {
 				t.Errorf("got %q, %v; want %q", got, err, want500)
 			}
-			// The log is written before the response, so it is complete now.
+			// The report is written before the server hangs up, so it is complete now.
 			logged := errs.String()
 			if !strings.Contains(logged, tt.logged) || !strings.Contains(logged, "runtime/debug.Stack") {
 				t.Errorf("wsgi.errors = %q; want %q and a stack", logged, tt.logged)
@@ -436,5 +443,81 @@ func TestQuietPrintsNoExchange(t *testing.T) {
 				t.Errorf("without -quiet, run printed %q after its URL, want the exchange", got)
 			}
 		})
+	}
+}
+
+// A panic's report comes right after the exchange it belongs to, in the
+// same locked write, so no other connection's exchange can come between.
+func TestPanicReportFollowsItsExchange(t *testing.T) {
+	out := &lockedBuffer{}
+	addr := transcript.Start(t, (&Server{App: troubleApp, Log: out, Errors: out, ReadTimeout: time.Hour}).Serve)
+	if _, err := exchange(addr, "GET /panic HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	exchangeLog, report, found := strings.Cut(out.String(), "panic: app failed\n")
+	if !found || !strings.HasPrefix(exchangeLog, "* connection from ") ||
+		!strings.HasSuffix(exchangeLog, "\nA server error occurred.  Please contact the administrator.\n") ||
+		!strings.Contains(report, "runtime/debug.Stack") {
+		t.Errorf("log = %q; want the exchange and its 500, then the panic and its stack", out.String())
+	}
+}
+
+// heapInUse is the heap the whole process holds right now, after a GC.
+func heapInUse() int64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return int64(m.HeapInuse)
+}
+
+// TestOneConnectionCannotGrowTheServer sends, on one connection, a chunked
+// body of one-byte chunks that each carry 4 KiB of extension, 32 MiB in
+// all: the body limit (1 MiB of data) is never reached. The app reads the
+// heap once it has read the body, or the body was refused, while the
+// server still holds everything it kept of the request.
+func TestOneConnectionCannotGrowTheServer(t *testing.T) {
+	heap := make(chan int64, 1)
+	app := func(environ Environ, startResponse StartResponse) iter.Seq[[]byte] {
+		io.Copy(io.Discard, environ["wsgi.input"].(io.Reader))
+		heap <- heapInUse()
+		startResponse("200 OK", nil, nil)
+		return func(yield func([]byte) bool) {}
+	}
+	// A log, so that its copy of the request is made.
+	addr := transcript.Start(t, (&Server{App: app, Log: io.Discard, Errors: io.Discard, ReadTimeout: time.Hour}).Serve)
+	chunk := []byte("1;" + strings.Repeat("e", maxChunkLineBytes-len("1;\r\n")) + "\r\nz\r\n")
+	const sent = 32 << 20
+	before := heapInUse()
+	conn := transcript.Dial(t, addr)
+	go func() {
+		io.WriteString(conn, "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n")
+		for n := 0; n < sent; n += len(chunk) {
+			if _, err := conn.Write(chunk); err != nil {
+				return // the server refused the body and hung up
+			}
+		}
+		io.WriteString(conn, "0\r\n\r\n")
+	}()
+	var grown int64
+	select {
+	case h := <-heap:
+		grown = h - before
+	case <-time.After(time.Minute):
+		t.Fatal("the app never finished reading the body")
+	}
+	t.Logf("sent up to %d bytes; the heap grew by %d bytes (worst case %d)", sent, grown, worstCasePerConnection)
+	if grown > worstCasePerConnection {
+		t.Errorf("the heap grew by %d bytes for one connection; want at most %d (worstCasePerConnection)", grown, worstCasePerConnection)
+	}
+}
+
+// The README states worstCasePerConnection, to the byte.
+func TestREADMEStatesTheWorstCase(t *testing.T) {
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := fmt.Sprintf("= %d bytes", worstCasePerConnection); !strings.Contains(string(readme), want) {
+		t.Errorf("README.md does not say %q (worstCasePerConnection)", want)
 	}
 }

@@ -15,10 +15,29 @@ import (
 	"time"
 )
 
+// What the log keeps and shows of one exchange. maxLogCopy bounds the copy
+// of what the parser read: the largest head the parser accepts, plus what
+// bufio read ahead of it, fit well inside. maxLogBody is how much of a
+// response body the log prints.
+const (
+	maxLogCopy = 64 << 10
+	maxLogBody = 2 << 10
+)
+
+// worstCasePerConnection is the most memory, in bytes, one connection can
+// make this server hold; the README states it, and a test checks the
+// number. It leaves out Go's own overhead, and the response the app
+// returns, which this step collects whole (step 05 streams it).
+const worstCasePerConnection = 4096 + // the bufio.Reader's buffer
+	4*(maxRequestLine+maxHeaderBytes) + // the head: as read, as Fields, and in the environ, where a byte may take two
+	2*maxLogCopy + // the log's copy of the head (a bytes.Buffer may grow to twice what it holds)
+	maxTrailerBytes + // the trailer fields of a chunked body
+	maxBodyBytes // the body, if the app reads all of it into memory
+
 // Server runs a WSGI application behind a raw TCP socket.
 type Server struct {
 	App         App           // the application that answers every request
-	Log         io.Writer     // each exchange, printed the way curl -v shows it
+	Log         io.Writer     // each exchange, printed the way curl -v shows it; nil: no log (-quiet)
 	Errors      io.Writer     // wsgi.errors, shared by all connections at once; nil means os.Stderr
 	ReadTimeout time.Duration // how long a client may take to send its head and body
 	logMu       sync.Mutex    // one exchange at a time in the log
@@ -68,42 +87,58 @@ func (s *Server) handle(conn net.Conn) {
 	defer conn.Close()
 	conn.SetReadDeadline(time.Now().Add(cmp.Or(s.ReadTimeout, 10*time.Second)))
 	// Keep a copy of what the parser reads, so the log shows the head
-	// exactly as it arrived, even when the parser refuses it.
-	var received bytes.Buffer
-	br := bufio.NewReader(io.TeeReader(conn, &received))
+	// exactly as it arrived, even when the parser refuses it. The log
+	// prints only the head, so once the head is read the copy stops: the
+	// body the app reads is never kept. Without a log (-quiet) there is no
+	// copy at all.
+	received := &clipped{max: maxLogCopy}
+	var from io.Reader = conn
+	if s.Log != nil {
+		from = io.TeeReader(conn, received)
+	}
+	br := bufio.NewReader(from)
 	req, err := readRequest(br)
-	// A copy of the head: the tee goes on copying while the app reads the body.
-	head := bytes.Clone(received.Bytes()[:received.Len()-br.Buffered()])
 	if errors.Is(err, io.EOF) {
 		return // connected and left without a request: nothing to answer
+	}
+	var head []byte
+	if s.Log != nil {
+		received.max = received.Len()                          // keep nothing more
+		head = received.Bytes()[:received.Len()-br.Buffered()] // not the body read ahead
 	}
 	// An interim "100 Continue" goes to the client at once; sent keeps a
 	// copy for the log.
 	var sent bytes.Buffer
+	var interim io.Writer = conn
+	if s.Log != nil {
+		interim = io.MultiWriter(conn, &sent)
+	}
+	// What the server has to say about this request (a panic and its
+	// stack) is printed after the exchange, not in the middle of another.
+	var report bytes.Buffer
 	var response []byte
 	if err != nil {
 		response = errorResponse(err)
 	} else {
-		response = s.respond(req, br, conn, io.MultiWriter(conn, &sent))
+		response = s.respond(req, br, conn, interim, &report)
 	}
 	conn.Write(response)
-	s.logExchange(conn.RemoteAddr(), head, append(sent.Bytes(), response...))
+	s.logExchange(conn.RemoteAddr(), head, append(sent.Bytes(), response...), report.Bytes())
 	lingeringClose(conn)
 }
 
 // respond turns one parsed request into the environ, calls the app and
-// returns the whole response to send.
-func (s *Server) respond(req *Request, br *bufio.Reader, conn net.Conn, interim io.Writer) []byte {
+// returns the whole response to send. A failing app is reported to report.
+func (s *Server) respond(req *Request, br *bufio.Reader, conn net.Conn, interim, report io.Writer) []byte {
 	input, err := newBody(req, br, interim)
 	if err != nil {
 		return errorResponse(err) // framing we refuse: the app never runs
 	}
-	errs := cmp.Or[io.Writer](s.Errors, os.Stderr)
-	environ, err := buildEnviron(req, conn.LocalAddr(), conn.RemoteAddr(), input, errs)
+	environ, err := buildEnviron(req, conn.LocalAddr(), conn.RemoteAddr(), input, s.errors())
 	if err != nil {
 		return errorResponse(err)
 	}
-	response := runApp(s.App, environ, errs)
+	response := runApp(s.App, environ, report)
 	// A body that broke while the app read it (a bad chunk, too large, cut
 	// short) is the client's error: answer that, not what the app made of
 	// half a body.
@@ -119,13 +154,13 @@ var errAppFailed = &statusError{Code: 500, Text: "A server error occurred.  Plea
 // runApp calls the app and collects its whole response: the status and
 // headers it gives start_response, then every chunk of its body. (Step 05
 // checks them and sends them as they come.) A panic in the app or in its
-// body's iterator is WSGI's uncaught exception: it goes to wsgi.errors with
-// its stack, and the client gets a 500, which is still possible because
-// nothing has been sent yet.
-func runApp(app App, environ Environ, errs io.Writer) (resp []byte) {
+// body's iterator is WSGI's uncaught exception: it goes to report with its
+// stack (and from there to wsgi.errors), and the client gets a 500, which
+// is still possible because nothing has been sent yet.
+func runApp(app App, environ Environ, report io.Writer) (resp []byte) {
 	defer func() {
 		if p := recover(); p != nil {
-			fmt.Fprintf(errs, "panic: %v\n%s", p, debug.Stack())
+			fmt.Fprintf(report, "panic: %v\n%s", p, debug.Stack())
 			resp = errorResponse(errAppFailed)
 		}
 	}()
@@ -181,6 +216,18 @@ func response(status string, headers []Header, body []byte) []byte {
 	return append(b, body...)
 }
 
+// clipped keeps the first max bytes written to it: enough for the log,
+// without holding a long body in memory.
+type clipped struct {
+	bytes.Buffer
+	max int
+}
+
+func (c *clipped) Write(p []byte) (int, error) {
+	c.Buffer.Write(p[:min(len(p), max(c.max-c.Len(), 0))])
+	return len(p), nil
+}
+
 // lingeringClose stops sending, then reads what the client still sends
 // (a body we did not read, say) for a moment before closing. Closing a
 // socket with unread bytes makes the kernel send a reset, and the client
@@ -193,10 +240,27 @@ func lingeringClose(conn net.Conn) {
 	io.Copy(io.Discard, io.LimitReader(conn, 1<<20))
 }
 
+// errors is where wsgi.errors and the server's reports go.
+func (s *Server) errors() io.Writer { return cmp.Or[io.Writer](s.Errors, os.Stderr) }
+
 // logExchange prints one exchange like curl -v: "> " for what the client
 // sent, "< " for what we answered (an interim 100 Continue, then the final
-// response); the body goes out as-is.
-func (s *Server) logExchange(client net.Addr, head, response []byte) {
+// response), the first maxLogBody bytes of its body as they are. Then it
+// writes report, the server's words on this request (a panic's stack), to
+// Errors. Both happen under one lock, so with many clients at once the
+// stack still comes right after the 500 it explains. That is simpler to
+// follow than routing every wsgi.errors line; the app's own writes to
+// wsgi.errors still go out at once.
+func (s *Server) logExchange(client net.Addr, head, response, report []byte) {
+	s.logMu.Lock()
+	defer s.logMu.Unlock()
+	if s.Log != nil { // -quiet: not even the formatting is done
+		s.Log.Write(formatExchange(client, head, response))
+	}
+	s.errors().Write(report)
+}
+
+func formatExchange(client net.Addr, head, response []byte) []byte {
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "* connection from %s\n", client)
 	for _, line := range strings.SplitAfter(string(head), "\n") {
@@ -216,10 +280,14 @@ func (s *Server) logExchange(client net.Addr, head, response []byte) {
 			break // the final response; anything before it was interim
 		}
 	}
-	b.WriteString(rest)
-	s.logMu.Lock()
-	defer s.logMu.Unlock()
-	cmp.Or(s.Log, io.Discard).Write(b.Bytes())
+	b.WriteString(rest[:min(len(rest), maxLogBody)])
+	switch {
+	case len(rest) > maxLogBody:
+		fmt.Fprintf(&b, "\n* %d more bytes of body not shown\n", len(rest)-maxLogBody)
+	case rest != "" && !strings.HasSuffix(rest, "\n"):
+		b.WriteString("\n") // so the next entry starts on a line of its own
+	}
+	return b.Bytes()
 }
 
 // visible shows s as printable ASCII: a tab, CR or LF as \t \r \n and any
