@@ -30,6 +30,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	flags := flag.NewFlagSet("step05-start-response", flag.ContinueOnError)
 	addr := flags.String("addr", "127.0.0.1:8005", "`host:port` to listen on")
 	oneAtATime := flags.Bool("one-at-a-time", false, "serve clients one after another, as the Python tutorials do")
+	quiet := flags.Bool("quiet", false, "print no exchanges (for load tests)")
 	if err := flags.Parse(args); err != nil {
 		return err
 	}
@@ -43,6 +44,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		ln.Close()
 	}()
 	server := &Server{App: demo, Log: stdout, ReadTimeout: 10 * time.Second, IdleTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second}
+	if *quiet {
+		server.Log = nil
+	}
 	if *oneAtATime {
 		return server.ServeOneAtATime(ln)
 	}

@@ -192,6 +192,7 @@ func TestBadRequestsGetAStatusLine(t *testing.T) {
 		{"stalled after the request line", "GET / HTTP/1.1\r\nHost: x\r\n", "HTTP/1.1 408 Request Timeout\r\n", true},
 		{"stalled inside the body", "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhel", "HTTP/1.1 408 Request Timeout\r\n", true},
 		{"chunk over the body limit", "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n100001\r\n", "HTTP/1.1 413 Content Too Large\r\n", false},
+		{"chunk size lines over their budget", "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" + extensionHeavy(maxChunkLinesSum+1), "HTTP/1.1 400 Bad Request\r\n", false},
 	}
 	// Only a row that stalls waits for the read timeout, the thing it tests.
 	// Every other row gets an hour, so a slow, loaded machine cannot turn
@@ -221,18 +222,26 @@ func TestLogShowsTheExchange(t *testing.T) {
 		head, response string
 		want           string
 	}{
-		{"refused head", "GET / HTTP/1.1\r\nX: caf\xc3\xa9\n", string(errorResponse(&statusError{400, "bare LF line ending"})),
+		{"refused head", "GET / HTTP/1.1\r\nX: caf\xc3\xa9\n", string(errorResponse(&statusError{400, "bare LF line ending"}, false, time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))),
 			"> GET / HTTP/1.1\n> X: caf\\xc3\\xa9\\n\n" +
-				"< HTTP/1.1 400 Bad Request\n< Content-Type: text/plain; charset=utf-8\n< Content-Length: 20\n< Connection: close\n<\nbare LF line ending\n"},
+				"< HTTP/1.1 400 Bad Request\n< Date: Fri, 02 Jan 2026 03:04:05 GMT\n< Server: step05-start-response\n" +
+				"< Content-Type: text/plain; charset=utf-8\n< Content-Length: 20\n< Connection: close\n<\nbare LF line ending\n"},
 		{"interim 100 Continue", "POST / HTTP/1.1\r\nExpect: 100-continue\r\n\r\n",
 			"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nok\n",
 			"> POST / HTTP/1.1\n> Expect: 100-continue\n> \n" +
 				"< HTTP/1.1 100 Continue\n<\n< HTTP/1.1 200 OK\n< Content-Length: 3\n<\nok\n"},
+		// wsgiref's 500 page has no final newline; the next entry must
+		// still start on a line of its own.
+		{"body without a final newline", "GET / HTTP/1.1\r\n\r\n",
+			"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 59\r\n\r\n" + errorBody,
+			"> GET / HTTP/1.1\n> \n< HTTP/1.1 500 Internal Server Error\n< Content-Length: 59\n<\n" + errorBody + "\n"},
+		{"long body clipped", "GET / HTTP/1.1\r\n\r\n", "HTTP/1.1 200 OK\r\n\r\n" + strings.Repeat("a", maxLogBody+10),
+			"> GET / HTTP/1.1\n> \n< HTTP/1.1 200 OK\n<\n" + strings.Repeat("a", maxLogBody) + "\n* the rest of the body is not shown\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var log strings.Builder
-			(&Server{Log: &log}).logExchange(client, []byte(tt.head), []byte(tt.response))
+			(&Server{Log: &log, Errors: io.Discard}).logExchange(client, []byte(tt.head), []byte(tt.response), nil)
 			if diff := cmp.Diff("* connection from 127.0.0.1:5000\n"+tt.want, log.String()); diff != "" {
 				t.Errorf("log (-want +got):\n%s", diff)
 			}

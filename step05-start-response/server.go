@@ -14,10 +14,29 @@ import (
 	"time"
 )
 
+// What the log keeps and shows of one exchange. maxLogCopy bounds each of
+// its two copies: of what the parser read (the largest head the parser
+// accepts, plus what bufio read ahead, fit well inside), and of what was
+// sent (the start of a long streamed body). maxLogBody is how much of a
+// response body the log prints.
+const (
+	maxLogCopy = 64 << 10
+	maxLogBody = 2 << 10
+)
+
+// worstCasePerConnection is the most memory, in bytes, one connection can
+// make this server hold; the README states it, and a test checks the
+// number. It leaves out Go's own overhead and what the app itself keeps.
+const worstCasePerConnection = 2*4096 + // the bufio.Reader's and bufio.Writer's buffers
+	4*(maxRequestLine+maxHeaderBytes) + // the head: as read, as Fields, and in the environ, where a byte may take two
+	2*2*maxLogCopy + // the log's two copies (a bytes.Buffer may grow to twice what it holds)
+	maxTrailerBytes + // the trailer fields of a chunked body
+	maxBodyBytes // the body, if the app reads all of it into memory
+
 // Server runs a WSGI application behind a raw TCP socket.
 type Server struct {
 	App          App           // the application that answers every request
-	Log          io.Writer     // each exchange, printed the way curl -v shows it
+	Log          io.Writer     // each exchange, printed the way curl -v shows it; nil: no log (-quiet)
 	Errors       io.Writer     // wsgi.errors, shared by all connections at once; nil means os.Stderr
 	ReadTimeout  time.Duration // how long a client may take to send a request's head and body
 	IdleTimeout  time.Duration // how long a kept-alive connection may wait for its next request; 0 means 30s
@@ -69,13 +88,18 @@ func accept(ln net.Listener) (net.Conn, error) {
 func (s *Server) handle(conn net.Conn) {
 	defer conn.Close()
 	// Keep a copy of what the parser reads, so the log shows each head
-	// exactly as it arrived, even when the parser refuses it...
-	var received bytes.Buffer
-	br := bufio.NewReader(io.TeeReader(conn, &received))
-	// ... and of what we send, even when the app streams it in pieces.
-	sent := &clipped{max: 64 << 10}
-	toClient := timedWriter{conn, cmp.Or(s.WriteTimeout, 30*time.Second)}
-	bw := bufio.NewWriter(io.MultiWriter(toClient, sent))
+	// exactly as it arrived, even when the parser refuses it, and of the
+	// start of what we send, even when the app streams it in pieces.
+	// Without a log (-quiet) there are no copies at all.
+	received := &clipped{max: maxLogCopy}
+	sent := &clipped{max: maxLogCopy}
+	var from io.Reader = conn
+	var to io.Writer = timedWriter{conn, cmp.Or(s.WriteTimeout, 30*time.Second)}
+	if s.Log != nil {
+		from, to = io.TeeReader(conn, received), io.MultiWriter(to, sent)
+	}
+	br := bufio.NewReader(from)
+	bw := bufio.NewWriter(to)
 	for first := true; ; first = false {
 		if !first {
 			// Between requests the client may take its time, up to the
@@ -87,26 +111,37 @@ func (s *Server) handle(conn net.Conn) {
 			}
 		}
 		conn.SetReadDeadline(time.Now().Add(cmp.Or(s.ReadTimeout, 10*time.Second)))
-		// The log copies start at this request: of what was read before,
-		// keep only the part still waiting in br.
-		pending := bytes.Clone(received.Bytes()[received.Len()-br.Buffered():])
-		received.Reset()
-		received.Write(pending)
-		sent.Reset()
+		if s.Log != nil {
+			// The log copies start at this request: of what was read before,
+			// keep only the part still waiting in br (a pipelined request).
+			received.Reset()
+			received.max = maxLogCopy
+			pending, _ := br.Peek(br.Buffered())
+			received.Write(pending)
+			sent.Reset()
+		}
 
 		req, err := readRequest(br)
-		// A copy of the head: the tee goes on copying while the app reads the body.
-		head := bytes.Clone(received.Bytes()[:received.Len()-br.Buffered()])
 		if errors.Is(err, io.EOF) {
 			return // connected (or kept alive) and left without a request
 		}
+		var head []byte
+		if s.Log != nil {
+			// The log shows the head only: copy nothing more of this request.
+			received.max = received.Len()
+			head = received.Bytes()[:received.Len()-br.Buffered()] // not the body read ahead
+		}
+		// What the server has to say about this request (a panic and its
+		// stack) is printed after the exchange, not in the middle of another.
+		var report bytes.Buffer
 		keepAlive := false
 		if err != nil {
-			writeError(bw, err)
+			// A HEAD refused for a bad header still gets no body.
+			writeError(bw, err, req != nil && req.Method == "HEAD")
 		} else {
-			keepAlive = s.respond(req, br, conn, bw)
+			keepAlive = s.respond(req, br, conn, bw, &report)
 		}
-		s.logExchange(conn.RemoteAddr(), head, sent.Bytes())
+		s.logExchange(conn.RemoteAddr(), head, sent.Bytes(), report.Bytes())
 		if !keepAlive {
 			lingeringClose(conn)
 			return
@@ -116,33 +151,36 @@ func (s *Server) handle(conn net.Conn) {
 
 // respond turns one parsed request into the environ, runs the app and
 // sends its response. It reports whether the connection may carry another.
-func (s *Server) respond(req *Request, br *bufio.Reader, conn net.Conn, bw *bufio.Writer) bool {
+// What goes wrong in the app is reported to report.
+func (s *Server) respond(req *Request, br *bufio.Reader, conn net.Conn, bw *bufio.Writer, report io.Writer) bool {
+	isHead := req.Method == "HEAD"
 	// An interim "100 Continue" goes out through bw, which flushes it.
 	input, err := newBody(req, br, bw)
 	if err != nil {
-		writeError(bw, err) // framing we refuse: the app never runs
+		writeError(bw, err, isHead) // framing we refuse: the app never runs
 		return false
 	}
-	errs := cmp.Or[io.Writer](s.Errors, os.Stderr)
-	environ, err := buildEnviron(req, conn.LocalAddr(), conn.RemoteAddr(), input, errs)
+	environ, err := buildEnviron(req, conn.LocalAddr(), conn.RemoteAddr(), input, s.errors())
 	if err != nil {
-		writeError(bw, err)
+		writeError(bw, err, isHead)
 		return false
 	}
-	keepAlive := newResponse(bw, req, input, errs, time.Now).serve(s.App, environ)
+	keepAlive := newResponse(bw, req, input, report, time.Now).serve(s.App, environ)
 	// The next request starts right after this body: skip what the app left.
 	return keepAlive && input.drain() == nil
 }
 
 // writeError answers a request we refuse; the connection then closes.
-func writeError(bw *bufio.Writer, err error) {
-	bw.Write(errorResponse(err))
+func writeError(bw *bufio.Writer, err error, isHead bool) {
+	bw.Write(errorResponse(err, isHead, time.Now()))
 	bw.Flush()
 }
 
 // errorResponse turns a refused request into a full HTTP answer: a status
-// line, headers and a one-line reason. Never a bare body, never silence.
-func errorResponse(err error) []byte {
+// line, Date and Server like every response, and a one-line reason. Never a
+// bare body, never silence. A HEAD gets the same head and no body
+// (RFC 9110 §9.3.2), its Content-Length still saying what GET would get.
+func errorResponse(err error, isHead bool, now time.Time) []byte {
 	code, text := 400, err.Error() // a body cut short, or a broken connection the client will never read
 	var refused *statusError
 	var netErr net.Error
@@ -152,12 +190,18 @@ func errorResponse(err error) []byte {
 	case errors.As(err, &netErr) && netErr.Timeout():
 		code, text = 408, "the request did not arrive in time"
 	}
+	body := text + "\n"
+	if isHead {
+		body = ""
+	}
 	return fmt.Appendf(nil, "HTTP/1.1 %d %s\r\n"+
+		"Date: %s\r\n"+
+		"Server: %s\r\n"+
 		"Content-Type: text/plain; charset=utf-8\r\n"+
 		"Content-Length: %d\r\n"+
 		"Connection: close\r\n"+
 		"\r\n"+
-		"%s\n", code, reasonPhrase(code), len(text)+1, text)
+		"%s", code, reasonPhrase(code), now.UTC().Format(imfFixdate), serverSoftware, len(text)+1, body)
 }
 
 // timedWriter gives every write to the client a deadline of its own. A
@@ -176,7 +220,7 @@ func (w timedWriter) Write(p []byte) (int, error) {
 }
 
 // clipped keeps the first max bytes written to it: enough for the log,
-// without holding a long streamed body in memory.
+// without holding a long body in memory.
 type clipped struct {
 	bytes.Buffer
 	max int
@@ -199,10 +243,27 @@ func lingeringClose(conn net.Conn) {
 	io.Copy(io.Discard, io.LimitReader(conn, 1<<20))
 }
 
+// errors is where wsgi.errors and the server's reports go.
+func (s *Server) errors() io.Writer { return cmp.Or[io.Writer](s.Errors, os.Stderr) }
+
 // logExchange prints one exchange like curl -v: "> " for what the client
 // sent, "< " for what we answered (an interim 100 Continue, then the final
-// response); the body goes out as-is.
-func (s *Server) logExchange(client net.Addr, head, response []byte) {
+// response), the first maxLogBody bytes of its body as they are. Then it
+// writes report, the server's words on this request (a panic's stack), to
+// Errors. Both happen under one lock, so with many clients at once the
+// stack still comes right after the 500 it explains. That is simpler to
+// follow than routing every wsgi.errors line; the app's own writes to
+// wsgi.errors still go out at once.
+func (s *Server) logExchange(client net.Addr, head, response, report []byte) {
+	s.logMu.Lock()
+	defer s.logMu.Unlock()
+	if s.Log != nil { // -quiet: not even the formatting is done
+		s.Log.Write(formatExchange(client, head, response))
+	}
+	s.errors().Write(report)
+}
+
+func formatExchange(client net.Addr, head, response []byte) []byte {
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "* connection from %s\n", client)
 	for _, line := range strings.SplitAfter(string(head), "\n") {
@@ -222,10 +283,14 @@ func (s *Server) logExchange(client net.Addr, head, response []byte) {
 			break // the final response; anything before it was interim
 		}
 	}
-	b.WriteString(rest)
-	s.logMu.Lock()
-	defer s.logMu.Unlock()
-	cmp.Or(s.Log, io.Discard).Write(b.Bytes())
+	b.WriteString(rest[:min(len(rest), maxLogBody)])
+	switch {
+	case len(rest) > maxLogBody:
+		b.WriteString("\n* the rest of the body is not shown\n")
+	case rest != "" && !strings.HasSuffix(rest, "\n"):
+		b.WriteString("\n") // wsgiref's 500 page has no final newline: the next entry starts on a line of its own
+	}
+	return b.Bytes()
 }
 
 // visible shows s as printable ASCII: a tab, CR or LF as \t \r \n and any
