@@ -167,6 +167,7 @@ func TestBadRequestsGetAStatusLine(t *testing.T) {
 		{"stalled after the request line", "GET / HTTP/1.1\r\nHost: x\r\n", "HTTP/1.1 408 Request Timeout\r\n", true},
 		{"stalled inside the body", "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhel", "HTTP/1.1 408 Request Timeout\r\n", true},
 		{"chunk over the body limit", "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n100001\r\n", "HTTP/1.1 413 Content Too Large\r\n", false},
+		{"chunk size lines over their budget", "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" + extensionHeavy(maxChunkLinesSum+1), "HTTP/1.1 400 Bad Request\r\n", false},
 	}
 	// Only a row that stalls waits for the read timeout, the thing it tests.
 	// Every other row gets an hour, so a slow, loaded machine cannot turn
@@ -418,12 +419,13 @@ func TestQuietPrintsNoExchange(t *testing.T) {
 			if quiet {
 				args = append(args, "-quiet")
 			}
-			out := &output{firstLine: make(chan struct{})}
+			firstLine := make(chan struct{})
+			out := &output{firstLine: firstLine}
 			ctx, cancel := context.WithCancel(context.Background())
 			done := make(chan error, 1)
 			go func() { done <- run(ctx, args, out) }()
 			select {
-			case <-out.firstLine:
+			case <-firstLine:
 				defer func() { cancel(); <-done }()
 			case err := <-done:
 				t.Fatalf("run(%q) = %v before printing its URL", args, err)

@@ -323,12 +323,13 @@ func TestQuietPrintsNoExchange(t *testing.T) {
 			if quiet {
 				args = append(args, "-quiet")
 			}
-			out := &output{firstLine: make(chan struct{})}
+			firstLine := make(chan struct{})
+			out := &output{firstLine: firstLine}
 			ctx, cancel := context.WithCancel(context.Background())
 			done := make(chan error, 1)
 			go func() { done <- run(ctx, args, out) }()
 			select {
-			case <-out.firstLine:
+			case <-firstLine:
 				defer func() { cancel(); <-done }()
 			case err := <-done:
 				t.Fatalf("run(%q) = %v before printing its URL", args, err)
