@@ -178,13 +178,17 @@ func TestNothingToCompareIsAnError(t *testing.T) {
 	if _, err := LoadDir(dir); err == nil {
 		t.Error("LoadDir with an empty transcript file succeeded")
 	}
-	// The highest section number still allowed.
+	// 100 exchanges on one connection are allowed, 101 are not.
 	var src strings.Builder
-	for i := 1; i <= 100; i++ {
+	for i := 1; i <= 101; i++ {
 		fmt.Fprintf(&src, "-- request %d --\nGET /%d HTTP/1.1\\r\\n\n\\r\\n\n", i, i)
-	}
-	if tr, err := Parse("x.txtar", []byte(src.String())); err != nil || len(tr.Exchanges) != 100 {
-		t.Errorf("100 exchanges: Parse = %v; want 100 exchanges", err)
+		tr, err := Parse("x.txtar", []byte(src.String()))
+		switch {
+		case i <= 100 && (err != nil || len(tr.Exchanges) != i):
+			t.Errorf("%d exchanges: Parse = %v; want %d exchanges", i, err, i)
+		case i == 101 && err == nil:
+			t.Errorf("101 exchanges: Parse succeeded; want an error")
+		}
 	}
 }
 
@@ -307,6 +311,11 @@ func TestProblemsWhenResponsesAreMissing(t *testing.T) {
 	if len(problems) != 1 || !strings.Contains(problems[0], "response 2 mismatch") || !strings.Contains(problems[0], "go test -update") {
 		t.Errorf("problems = %q; want one for response 2 with the update command", problems)
 	}
+	// Each response is compared with its own golden.
+	tr.Exchanges[1].Response = []byte("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
+	if p := Problems(tr, [][]byte{tr.Exchanges[0].Response, tr.Exchanges[1].Response}, "a:1", ""); len(p) != 0 {
+		t.Errorf("problems = %q; want none when every response matches its own golden", p)
+	}
 	// A golden that expects nothing fails when something comes back.
 	tr.Exchanges[1].Response = []byte{}
 	if p := Problems(tr, [][]byte{tr.Exchanges[0].Response, []byte("x")}, "a:1", ""); len(p) != 1 {
@@ -396,5 +405,39 @@ func TestStartStopsTheServerWithTheTest(t *testing.T) {
 	case <-returned:
 	default:
 		t.Error("serve had not returned when the test ended: its listener was not closed")
+	}
+}
+
+// What is not an HTTP response is kept as it came, to the close: nothing
+// in it is normalised.
+func TestReplayKeepsWhatIsNotHTTP(t *testing.T) {
+	const garbage = "Date: not a status line\r\nDate: nor this\r\n"
+	addr := Start(t, fixedServer(garbage))
+	got, err := Replay(addr, &Transcript{Exchanges: []Exchange{{Request: []byte("GET / HTTP/1.1\r\n\r\n")}}})
+	if err != nil || len(got) != 1 || string(got[0]) != garbage {
+		t.Errorf("Replay = %q, %v; want %q as it came", got, err, garbage)
+	}
+}
+
+// After its last request the client half-closes, as `printf … | nc` does:
+// a server that reads to the end before it closes must see that end.
+func TestReplayHalfClosesAfterTheLastRequest(t *testing.T) {
+	const answer = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+	addr := Start(t, func(ln net.Listener) error {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return nil
+			}
+			go func() {
+				defer conn.Close()
+				conn.Write([]byte(answer))
+				io.Copy(io.Discard, conn) // until the client's FIN
+			}()
+		}
+	})
+	got, err := Replay(addr, &Transcript{Exchanges: []Exchange{{Request: []byte("GET / HTTP/1.1\r\n\r\n")}}})
+	if err != nil || len(got) != 1 || string(got[0]) != answer {
+		t.Errorf("Replay = %q, %v; want %q and the close", got, err, answer)
 	}
 }
