@@ -192,3 +192,61 @@ func TestValidatorOnTheEnviron(t *testing.T) {
 		}
 	}
 }
+
+// RFC 9110 §6.4.1: 1xx, 204 and 304 responses never have a body; the
+// statuses either side of them do.
+func TestBodylessStatusEdges(t *testing.T) {
+	tests := []struct {
+		status string
+		body   bool
+	}{
+		{"100 Continue", false}, {"199 Last Informational", false},
+		{"200 OK", true}, {"203 Non-Authoritative Information", true},
+		{"204 No Content", false}, {"205 Reset Content", true},
+		{"303 See Other", true}, {"304 Not Modified", false}, {"305 Use Proxy", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.status, func(t *testing.T) {
+			var events []string
+			var wire bytes.Buffer
+			_, log := serveTo(&wire, "GET", "HTTP/1.1", nil, yielding(tt.status, nil, trackedBody(&events, "a", "b", "c")))
+			head, body, _ := strings.Cut(wire.String(), "\r\n\r\n")
+			if !tt.body {
+				// The body is stopped at its first chunk, which is dropped once.
+				if body != "" || strings.Contains(head, "Content-Length") || strings.Contains(head, "Transfer-Encoding") {
+					t.Errorf("a %s response framed a body:\n%q", tt.status, wire.String())
+				}
+				if n := strings.Count(log, "bytes dropped"); n != 1 || len(events) != 2 || events[0] != "stopped by the server" {
+					t.Errorf("log %q (%d drops), body events %q; want one drop and the body stopped", log, n, events)
+				}
+				return
+			}
+			if !strings.Contains(head, "Transfer-Encoding: chunked") || body != "1\r\na\r\n1\r\nb\r\n1\r\nc\r\n0\r\n\r\n" {
+				t.Errorf("a %s response lost its body:\n%q", tt.status, wire.String())
+			}
+		})
+	}
+}
+
+// wsgiref.validate refuses \000-\037 in a header value (HTAB included),
+// not DEL, and counts a status code's characters, not its bytes.
+func TestValidatorEdges(t *testing.T) {
+	tests := []struct {
+		name    string
+		app     App
+		message string
+	}{
+		{"0x1F in a value", respond("200 OK", textPlain, Header{"X", "a\x1f"}), `Bad header value: 'a\x1f' (bad char: '\x1f')`},
+		{"0x20 in a value", respond("200 OK", textPlain, Header{"X", "a b"}), "no panic"},
+		{"0x7F in a value", respond("200 OK", textPlain, Header{"X", "a\x7f"}), "no panic"},
+		{"a three-character code that is not a number", respond("1é0 OK", textPlain), "Status code is invalid: '1é0'"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, _, _, _, p := callApp(Validator(tt.app), goodEnviron())
+			if got := contractMessage(p); got != tt.message {
+				t.Errorf("validator: %s; want %s", got, tt.message)
+			}
+		})
+	}
+}
