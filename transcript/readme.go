@@ -87,7 +87,7 @@ func visible(s string) string {
 // CheckREADME regenerates every transcript block in the step's README.md
 // from testdata/transcripts and fails if the file differs; with -update
 // (or UPDATE_GOLDEN=1) it rewrites the blocks instead.
-func CheckREADME(t *testing.T) {
+func CheckREADME(t testing.TB) {
 	t.Helper()
 	const path = "README.md"
 	old, err := os.ReadFile(path)
@@ -109,7 +109,7 @@ func CheckREADME(t *testing.T) {
 		return
 	}
 	wd, _ := os.Getwd()
-	t.Errorf("README.md is out of date with the transcripts (-want +got):\n%s\nregenerate it with: go test ./%s -run '%s' -update",
+	t.Errorf("README.md is out of date with the transcripts (-want +got):\n%s\nregenerate it with: go test ./%s -run '^%s$' -update",
 		cmp.Diff(strings.Split(string(fresh), "\n"), strings.Split(string(old), "\n")), filepath.Base(wd), t.Name())
 }
 

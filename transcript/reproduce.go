@@ -3,6 +3,7 @@ package transcript
 import (
 	"bytes"
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -25,19 +26,32 @@ func curlCommand(request []byte, addr string) (string, bool) {
 	}
 	lines := strings.Split(string(head), "\r\n")
 	parts := strings.Split(lines[0], " ")
-	if len(parts) != 3 || !strings.HasPrefix(parts[1], "/") || parts[2] != "HTTP/1.1" {
+	if len(parts) != 3 || !strings.HasPrefix(parts[1], "/") {
 		return "", false
 	}
-	cmd := []string{"curl -v --http1.1"}
+	// curl must send the request's own version: an HTTP/1.0 request
+	// replayed as HTTP/1.1 gets another answer (chunked, kept alive).
+	version, known := curlVersions[parts[2]]
+	if !known {
+		return "", false
+	}
+	cmd := []string{"curl -v " + version}
 	switch {
 	case parts[0] == "HEAD":
 		cmd = append(cmd, "--head")
 	case parts[0] != "GET" || len(body) > 0:
 		cmd = append(cmd, "-X "+parts[0])
 	}
+	framedBody := len(body) == 0
 	for _, field := range lines[1:] {
-		name, _, _ := strings.Cut(field, ":")
-		if strings.EqualFold(name, "Host") || strings.EqualFold(name, "Content-Length") {
+		name, value, _ := strings.Cut(field, ":")
+		if strings.EqualFold(name, "Content-Length") {
+			// curl sends its own, counted from --data-binary: only right
+			// when the request's says the same.
+			framedBody = strings.TrimSpace(value) == strconv.Itoa(len(body))
+			continue
+		}
+		if strings.EqualFold(name, "Host") {
 			continue // curl sends its own
 		}
 		if strings.EqualFold(name, "Transfer-Encoding") {
@@ -45,12 +59,18 @@ func curlCommand(request []byte, addr string) (string, bool) {
 		}
 		cmd = append(cmd, "-H "+shellQuote(field))
 	}
+	if !framedBody {
+		return "", false // bytes after the head that are not its body: a pipelined request, say
+	}
 	if len(body) > 0 {
 		cmd = append(cmd, "--data-binary "+shellQuote(string(body)))
 	}
 	cmd = append(cmd, shellQuote("http://"+addr+parts[1]))
 	return strings.Join(cmd, " "), true
 }
+
+// curlVersions is the curl option that sends each HTTP version.
+var curlVersions = map[string]string{"HTTP/1.1": "--http1.1", "HTTP/1.0": "--http1.0"}
 
 func printable(b []byte) bool {
 	for _, c := range b {
