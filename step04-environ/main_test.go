@@ -41,6 +41,14 @@ func TestTranscript(t *testing.T) {
 
 func TestREADME(t *testing.T) { transcript.CheckREADME(t) }
 
+// TestREADMEShowsTheServerLog: the README's server-log blocks are what the
+// server prints for those transcripts.
+func TestREADMEShowsTheServerLog(t *testing.T) {
+	transcript.CheckREADMELog(t, func(log io.Writer) func(net.Listener) error {
+		return (&Server{App: echoOnPort8004, Log: log, ReadTimeout: time.Hour}).Serve
+	})
+}
+
 func TestRunPrintsItsURLAndServes(t *testing.T) {
 	line := transcript.StartMain(t, run, "-addr", "127.0.0.1:0")
 	url, ok := strings.CutPrefix(line, "step04-environ serving on ")

@@ -54,6 +54,14 @@ func devNull(t *testing.T) *os.File {
 
 func TestREADME(t *testing.T) { transcript.CheckREADME(t) }
 
+// TestREADMEShowsTheServerLog: the README's server-log blocks are what the
+// server prints for those transcripts.
+func TestREADMEShowsTheServerLog(t *testing.T) {
+	transcript.CheckREADMELog(t, func(log io.Writer) func(net.Listener) error {
+		return (&Server{App: demoOnPort8005, Log: log, Errors: devNull(t), ReadTimeout: time.Hour}).Serve
+	})
+}
+
 func TestRunPrintsItsURLAndServes(t *testing.T) {
 	line := transcript.StartMain(t, run, "-addr", "127.0.0.1:0")
 	url, ok := strings.CutPrefix(line, "step05-start-response serving on ")

@@ -1,11 +1,18 @@
 package transcript
 
 import (
+	"errors"
+	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
+	"sort"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 // TestCourseMapMatchesTheSteps keeps the root README's table of steps
@@ -64,12 +71,15 @@ func TestCourseMapMatchesTheSteps(t *testing.T) {
 // TestWhatChangedListsEveryFile keeps each step README's "What changed
 // since step NN" honest: every file the step adds, changes or deletes
 // against the step before it is named in that section, in a bullet that
-// starts with "Added:", "Changed:" or "Deleted:".
+// starts with "Added:", "Changed:" or "Deleted:". The transcripts, too
+// many to describe one by one, are listed in a generated block instead
+// (see transcriptChanges); -update rewrites it.
 func TestWhatChangedListsEveryFile(t *testing.T) {
 	mods, _ := filepath.Glob("../step*/go.mod")
 	for i := 1; i < len(mods); i++ {
 		prev, step := filepath.Dir(mods[i-1]), filepath.Dir(mods[i])
-		readme, err := os.ReadFile(filepath.Join(step, "README.md"))
+		path := filepath.Join(step, "README.md")
+		readme, err := os.ReadFile(path)
 		if err != nil {
 			t.Error(err)
 			continue
@@ -85,7 +95,80 @@ func TestWhatChangedListsEveryFile(t *testing.T) {
 					filepath.Base(step), name, strings.ToLower(kind), filepath.Base(prev), kind, name)
 			}
 		}
+		checkTranscriptChanges(t, filepath.Base(step)+"/README.md", path, readme, prev, step)
 	}
+}
+
+// The "What changed" section of steps 02 on holds a block that lists the
+// transcripts added, changed and deleted since the step before; it is
+// generated from the two testdata/transcripts folders, never typed:
+//
+//	<!-- transcript changes -->
+//	…generated list…
+//	<!-- end transcript changes -->
+var changesBlock = regexp.MustCompile(`(?s)<!-- transcript changes -->\n.*?<!-- end transcript changes -->`)
+
+func checkTranscriptChanges(t *testing.T, name, path string, readme []byte, prev, step string) {
+	t.Helper()
+	blocks := changesBlock.FindAllIndex(readme, -1)
+	whatChanged := strings.Index(string(readme), "\n## What changed")
+	if len(blocks) != 1 || whatChanged < 0 || blocks[0][0] < whatChanged {
+		t.Errorf("%s: want one <!-- transcript changes --> … <!-- end transcript changes --> block under \"What changed\"", name)
+		return
+	}
+	fresh := "<!-- transcript changes -->\n" + transcriptChanges(t, prev, step) + "<!-- end transcript changes -->"
+	got := readme[blocks[0][0]:blocks[0][1]]
+	if string(got) == fresh {
+		return
+	}
+	if Updating() {
+		out := string(readme[:blocks[0][0]]) + fresh + string(readme[blocks[0][1]:])
+		if err := os.WriteFile(path, []byte(out), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("updated %s", name)
+		return
+	}
+	t.Errorf("%s: the list of transcript changes is out of date (-want +got):\n%s\nregenerate it with: go test ./transcript -run TestWhatChangedListsEveryFile -update",
+		name, cmp.Diff(strings.Split(fresh, "\n"), strings.Split(string(got), "\n")))
+}
+
+// transcriptChanges compares two steps' testdata/transcripts, file by
+// file, byte for byte, and lists the differences by kind.
+func transcriptChanges(t *testing.T, prev, step string) string {
+	t.Helper()
+	names := map[string][]string{}
+	seen := map[string]bool{}
+	for _, dir := range []string{prev, step} {
+		paths, err := filepath.Glob(filepath.Join(dir, "testdata", "transcripts", "*.txtar"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range paths {
+			name := filepath.Base(p)
+			if seen[name] {
+				continue
+			}
+			seen[name] = true
+			kind := fileChange(prev, step, filepath.Join("testdata", "transcripts", name))
+			names[kind] = append(names[kind], "`"+strings.TrimSuffix(name, ".txtar")+"`")
+		}
+	}
+	var b strings.Builder
+	for _, kind := range []struct{ key, label string }{
+		{"Added", "New transcripts"},
+		{"Changed", "Transcripts whose bytes changed"},
+		{"Deleted", "Transcripts dropped"},
+	} {
+		if len(names[kind.key]) > 0 {
+			sort.Strings(names[kind.key])
+			fmt.Fprintf(&b, "- %s (%d): %s\n", kind.label, len(names[kind.key]), strings.Join(names[kind.key], ", "))
+		}
+	}
+	if n := len(names[""]); n > 0 {
+		fmt.Fprintf(&b, "- Unchanged: %d more\n", n)
+	}
+	return b.String()
 }
 
 // changeBullets collects the text of the Added/Changed/Deleted bullets of
@@ -107,25 +190,43 @@ func changeBullets(readme string) map[string]string {
 	return bullets
 }
 
-// stepFiles lists the source files of two steps, by name: the Go files,
-// go.mod and the step's own scripts. Transcripts, go.sum and the README
-// change in every step and are described in prose instead.
+// stepFiles lists the files of two steps that "What changed" must name:
+// the Go files and everything under testdata/ except the transcripts,
+// which have their generated block. go.mod and go.sum change in every step
+// (the module path is the folder's name), and the README is the list.
 func stepFiles(t *testing.T, dirs ...string) []string {
 	seen := map[string]bool{}
 	var names []string
+	add := func(dir, p string) {
+		name, _ := filepath.Rel(dir, p)
+		if !seen[name] {
+			seen[name] = true
+			names = append(names, name)
+		}
+	}
 	for _, dir := range dirs {
-		for _, pattern := range []string{"*.go", "testdata/*.py"} {
-			paths, err := filepath.Glob(filepath.Join(dir, pattern))
-			if err != nil {
-				t.Fatal(err)
+		paths, err := filepath.Glob(filepath.Join(dir, "*.go"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range paths {
+			add(dir, p)
+		}
+		err = filepath.WalkDir(filepath.Join(dir, "testdata"), func(p string, d fs.DirEntry, err error) error {
+			switch {
+			case errors.Is(err, fs.ErrNotExist):
+				return nil
+			case err != nil:
+				return err
+			case d.IsDir() && d.Name() == "transcripts":
+				return filepath.SkipDir
+			case !d.IsDir():
+				add(dir, p)
 			}
-			for _, p := range paths {
-				name, _ := filepath.Rel(dir, p)
-				if !seen[name] {
-					seen[name] = true
-					names = append(names, name)
-				}
-			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
 		}
 	}
 	return names
@@ -145,6 +246,45 @@ func fileChange(prev, step, name string) string {
 		return "Changed"
 	}
 	return ""
+}
+
+// TestREADMEsHaveTheCourseSections keeps the promise of the root README:
+// every step's README has the same sections, in the same order, and the
+// root README names them.
+func TestREADMEsHaveTheCourseSections(t *testing.T) {
+	root, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fixed := []string{"Run it", "What you'll see", "What changed", "How it works", "Tests", "Exercises", "Wrapping up"}
+	for _, name := range append(fixed, "Deliberate deviations from wsgiref") {
+		if !strings.Contains(strings.Join(strings.Fields(string(root)), " "), name) {
+			t.Errorf("README.md does not name the section %q", name)
+		}
+	}
+	heading := regexp.MustCompile(`(?m)^## (.+)$`)
+	mods, _ := filepath.Glob("../step*/go.mod")
+	for i, mod := range mods {
+		dir := filepath.Dir(mod)
+		readme, err := os.ReadFile(filepath.Join(dir, "README.md"))
+		if err != nil {
+			t.Error(err)
+			continue
+		}
+		want := slices.Clone(fixed)
+		if i > 0 { // "What changed since step 03"
+			want[2] += " since step " + filepath.Base(filepath.Dir(mods[i-1]))[len("step"):len("stepNN")]
+		}
+		var got []string
+		for _, m := range heading.FindAllStringSubmatch(string(readme), -1) {
+			if m[1] != "Deliberate deviations from wsgiref" { // an optional section
+				got = append(got, m[1])
+			}
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("%s/README.md has the sections\n\t%q\nwant\n\t%q", filepath.Base(dir), got, want)
+		}
+	}
 }
 
 // TestREADMELinksResolve finds every relative link in the READMEs (the
