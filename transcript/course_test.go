@@ -1,16 +1,22 @@
 package transcript
 
 import (
+	"bytes"
+	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
+	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -306,4 +312,107 @@ func TestREADMELinksResolve(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestREADMECommandsSendTheTranscriptRequests runs, with the learner's own
+// tools, the command a README shows above each transcript block, against a
+// listener that records what arrives, and compares that with the
+// transcript's requests byte for byte: a README's command must reproduce
+// the block below it with any curl.
+func TestREADMECommandsSendTheTranscriptRequests(t *testing.T) {
+	for _, tool := range []string{"curl", "nc", "sh"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			if os.Getenv("CI") != "" || os.Getenv("COURSE_REQUIRE_PEERS") != "" {
+				t.Fatalf("%s not found, and CI or COURSE_REQUIRE_PEERS is set, so the README commands may not go unchecked", tool)
+			}
+			t.Skipf("%s not found (Debian: apt install curl netcat-openbsd); the README commands go unchecked", tool)
+		}
+	}
+	defaultAddr := regexp.MustCompile(`const defaultAddr = "([^"]+)"`)
+	// The command sits in a console block of its own, right above the marker.
+	commandThenBlock := regexp.MustCompile("```console\n\\$ ([^\n]+)\n```\n\n<!-- transcript: ([\\w.-]+) -->")
+	mods, _ := filepath.Glob("../step*/go.mod")
+	for _, mod := range mods {
+		dir := filepath.Dir(mod)
+		main, _ := os.ReadFile(filepath.Join(dir, "main.go"))
+		readme, _ := os.ReadFile(filepath.Join(dir, "README.md"))
+		m := defaultAddr.FindSubmatch(main)
+		if m == nil {
+			t.Errorf("%s/main.go has no defaultAddr", dir)
+			continue
+		}
+		addr := string(m[1])
+		blocks := readmeBlock.FindAllSubmatch(readme, -1)
+		commands := commandThenBlock.FindAllSubmatch(readme, -1)
+		if len(commands) != len(blocks) {
+			t.Errorf("%s/README.md has %d transcript blocks but %d with their command in a console block just above", filepath.Base(dir), len(blocks), len(commands))
+		}
+		for _, c := range commands {
+			command, name := string(c[1]), string(c[2])
+			t.Run(filepath.Base(dir)+"/"+name, func(t *testing.T) {
+				tr, err := Load(filepath.Join(dir, "testdata", "transcripts", name+".txtar"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				got := captureRequests(t, command, addr, tr)
+				for i, ex := range tr.Exchanges {
+					if i >= len(got) || string(got[i]) != string(ex.Request) {
+						var g []byte
+						if i < len(got) {
+							g = got[i]
+						}
+						t.Errorf("$ %s\nsent as request %d (-want +got):\n%s", command, i+1, cmp.Diff(Lines(ex.Request), Lines(g)))
+					}
+				}
+			})
+		}
+	}
+}
+
+// captureRequests runs command with the step's address replaced by that of
+// a listener, which reads as many bytes as each of the transcript's
+// requests has and answers each with an empty 200 (the next one comes only
+// after an answer), then closes. The Host the client sent is put back.
+func captureRequests(t *testing.T, command, addr string, tr *Transcript) [][]byte {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	host, port, _ := net.SplitHostPort(addr)
+	capHost, capPort, _ := net.SplitHostPort(ln.Addr().String())
+	command = strings.ReplaceAll(command, addr, ln.Addr().String())
+	command = strings.ReplaceAll(command, host+" "+port, capHost+" "+capPort) // nc HOST PORT
+	got := make(chan [][]byte, 1)
+	go func() {
+		var requests [][]byte
+		defer func() { got <- requests }()
+		conn, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		conn.SetDeadline(time.Now().Add(exchangeTimeout))
+		for i, ex := range tr.Exchanges {
+			buf := make([]byte, len(bytes.ReplaceAll(ex.Request, []byte(addr), []byte(ln.Addr().String()))))
+			n, _ := io.ReadFull(conn, buf)
+			if i == len(tr.Exchanges)-1 {
+				// Anything past the expected bytes is a difference too.
+				conn.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+				extra, _ := io.ReadAll(io.LimitReader(conn, 1<<16))
+				buf = append(buf[:n], extra...)
+				n = len(buf)
+			}
+			requests = append(requests, bytes.ReplaceAll(buf[:n], []byte(ln.Addr().String()), []byte(addr)))
+			conn.Write([]byte("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"))
+		}
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), exchangeTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "sh", "-c", command)
+	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard // curl and nc fail when we hang up: expected
+	cmd.Run()
+	ln.Close()
+	return <-got
 }
