@@ -33,7 +33,7 @@ type Field struct{ Name, Value string }
 // a full response (status line, Content-Type text/plain; charset=utf-8,
 // Content-Length, Connection: close, one-line body = Text + "\n") and closes.
 type statusError struct {
-	Code int    // 400, 413, 414, 431, 501, 505 ...
+	Code int    // 400, 414, 431 or 505: the codes this step refuses with
 	Text string // one line for the body, e.g. "header field name contains a space"
 }
 
