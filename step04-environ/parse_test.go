@@ -144,6 +144,8 @@ func TestReadRequestRefuses(t *testing.T) {
 		{"CONNECT to a path", "CONNECT / HTTP/1.1\r\n" + host + "\r\n", 400, "host:port"},
 		{"CONNECT without a port", "CONNECT example.com HTTP/1.1\r\n" + host + "\r\n", 400, "host:port"},
 		{"CONNECT with userinfo", "CONNECT u@example.com:443 HTTP/1.1\r\n" + host + "\r\n", 400, "host:port"},
+		{"CONNECT with an empty host", "CONNECT :443 HTTP/1.1\r\n" + host + "\r\n", 400, "host:port"},
+		{"CONNECT with an empty port", "CONNECT example.com: HTTP/1.1\r\n" + host + "\r\n", 400, "host:port"},
 		{"CONNECT to host:port", "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n", 501, "not implemented"},
 		{"fragment in the target", "GET /a?page=1#x HTTP/1.1\r\n" + host + "\r\n", 400, "fragment"},
 		{"fragment in an absolute-form target", "GET http://example.com/#top HTTP/1.1\r\n" + host + "\r\n", 400, "fragment"},
