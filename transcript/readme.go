@@ -98,6 +98,15 @@ func CheckREADME(t testing.TB) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	settleREADME(t, path, old, fresh, "is out of date with the transcripts")
+}
+
+// settleREADME finishes a README check: nothing to do when the generated
+// blocks are current; with -update (or UPDATE_GOLDEN=1) the file is
+// rewritten; otherwise the test fails with the diff and the command that
+// regenerates it.
+func settleREADME(t testing.TB, path string, old, fresh []byte, problem string) {
+	t.Helper()
 	if bytes.Equal(old, fresh) {
 		return
 	}
@@ -109,8 +118,8 @@ func CheckREADME(t testing.TB) {
 		return
 	}
 	wd, _ := os.Getwd()
-	t.Errorf("README.md is out of date with the transcripts (-want +got):\n%s\nregenerate it with: go test ./%s -run '^%s$' -update",
-		cmp.Diff(strings.Split(string(fresh), "\n"), strings.Split(string(old), "\n")), filepath.Base(wd), t.Name())
+	t.Errorf("%s %s (-want +got):\n%s\nregenerate it with: go test ./%s -run '^%s$' -update",
+		path, problem, cmp.Diff(strings.Split(string(fresh), "\n"), strings.Split(string(old), "\n")), filepath.Base(wd), t.Name())
 }
 
 // FillREADME returns readme with each transcript block regenerated.

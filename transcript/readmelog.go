@@ -11,8 +11,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-
-	"github.com/google/go-cmp/cmp"
 )
 
 // A README shows what the server prints for a transcript's exchange
@@ -59,19 +57,7 @@ func CheckREADMELog(t *testing.T, newServe func(log io.Writer) func(net.Listener
 	if firstErr != nil {
 		t.Fatal(firstErr)
 	}
-	if bytes.Equal(old, fresh) {
-		return
-	}
-	if Updating() {
-		if err := os.WriteFile(path, fresh, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		t.Logf("updated %s", path)
-		return
-	}
-	wd, _ := os.Getwd()
-	t.Errorf("README.md shows a server log the server no longer prints (-want +got):\n%s\nregenerate it with: go test ./%s -run '%s' -update",
-		cmp.Diff(strings.Split(string(fresh), "\n"), strings.Split(string(old), "\n")), filepath.Base(wd), t.Name())
+	settleREADME(t, path, old, fresh, "shows a server log the server no longer prints")
 }
 
 // serverLog replays one transcript against a fresh server and returns
