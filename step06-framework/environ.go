@@ -58,14 +58,15 @@ func buildEnviron(req *Request, local, remote net.Addr, input io.Reader, errors 
 		if strings.Contains(f.Name, "_") {
 			continue
 		}
-		name := strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		key := httpKey(f.Name)
+		name := key[len("HTTP_"):]
 		// Content-Type and Content-Length live above without HTTP_ (PEP 3333),
 		// and a header named like a CGI variable (Path-Info:, Server-Name:)
 		// is dropped rather than echoed, as wsgiref does.
 		if _, isCGI := env[name]; isCGI {
 			continue
 		}
-		key, value := "HTTP_"+name, latin1(f.Value)
+		value := latin1(f.Value)
 		if earlier, repeated := env[key]; repeated {
 			// RFC 9110 §5.3: repeated field lines join into one comma-separated
 			// list. Cookie is not such a list: its pairs are separated by "; "
@@ -79,6 +80,24 @@ func buildEnviron(req *Request, local, remote net.Addr, input io.Reader, errors 
 		env[key] = value
 	}
 	return env, nil
+}
+
+// httpKey is a header's environ key: "User-Agent" gives "HTTP_USER_AGENT".
+// (strings.ToUpper, ReplaceAll and + would make three strings; this, one.)
+func httpKey(name string) string {
+	var buf [64]byte
+	key := append(buf[:0], "HTTP_"...)
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		switch {
+		case c == '-':
+			c = '_'
+		case 'a' <= c && c <= 'z':
+			c -= 'a' - 'A'
+		}
+		key = append(key, c)
+	}
+	return string(key)
 }
 
 // splitTarget splits a request-target (RFC 9112 §3.2) into its path, its raw
@@ -116,6 +135,9 @@ func splitTarget(target string) (path, query, authority string, err error) {
 // into a "/" no one can tell from a real one, and a "%" not followed by two
 // hex digits ("%zz") stays as it is.
 func unquotePath(path string) string {
+	if !strings.Contains(path, "%") {
+		return latin1(path) // nothing to decode: no copy
+	}
 	var out []byte
 	for i := 0; i < len(path); i++ {
 		if path[i] == '%' && i+3 <= len(path) {
@@ -176,11 +198,23 @@ func firstField(fields []Field, name string) (string, bool) {
 
 // latin1 decodes wire bytes the PEP 3333 way: byte 0xE9 becomes rune U+00E9.
 func latin1(s string) string {
+	if isASCII(s) {
+		return s // ASCII reads the same in Latin-1: no copy
+	}
 	runes := make([]rune, len(s))
 	for i := 0; i < len(s); i++ {
 		runes[i] = rune(s[i])
 	}
 	return string(runes)
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 // latin1Bytes turns an environ string back into the bytes that came off the

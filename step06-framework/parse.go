@@ -163,6 +163,10 @@ func readLine(br *bufio.Reader, limit int, tooLong error) (string, error) {
 		if len(line)+len(piece) > limit+2 {
 			return "", tooLong
 		}
+		if line == nil && err == nil {
+			line = piece // the usual case, a whole line at once: no copy (string below copies it)
+			break
+		}
 		line = append(line, piece...)
 		if err == bufio.ErrBufferFull {
 			continue

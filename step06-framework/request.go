@@ -154,10 +154,8 @@ func (r *Req) DecodeJSON(v any) error {
 // wireString is an environ string as the bytes the client sent, like
 // latin1Bytes. Most strings are ASCII and come back as they are: no copy.
 func wireString(s string) string {
-	for i := 0; i < len(s); i++ {
-		if s[i] >= 0x80 {
-			return string(latin1Bytes(s))
-		}
+	if isASCII(s) {
+		return s
 	}
-	return s
+	return string(latin1Bytes(s))
 }
