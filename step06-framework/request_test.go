@@ -23,14 +23,14 @@ func reqWith(changes Environ) *Req {
 func TestReqReadsTheEnviron(t *testing.T) {
 	req := reqWith(Environ{
 		"REQUEST_METHOD": "POST", "SCRIPT_NAME": "/app", "PATH_INFO": "/caf\u00c3\u00a9", // é sent as UTF-8
-		"QUERY_STRING": "q=a+b&q=%C3%A9&bad=%zz&x=1",
+		"QUERY_STRING":    "q=a+b&q=%C3%A9&bad=%zz&x=1",
 		"HTTP_USER_AGENT": "curl/8.5.0", "CONTENT_TYPE": "text/plain",
 		"HTTP_COOKIE":          `session=abc; theme="dark"; empty=`,
 		"wsgiorg.routing_args": RoutingArgs{Named: map[string]string{"name": "world"}},
 	})
 	got := map[string]any{
 		"Method": req.Method, "Path": req.Path, "Param(name)": req.Param("name"), "Param(none)": req.Param("none"),
-		"Query": map[string][]string(req.Query()),
+		"Query":              map[string][]string(req.Query()),
 		"Header(User-Agent)": req.Header("User-Agent"), "Header(user-agent)": req.Header("user-agent"),
 		"Header(Content-Type)": req.Header("Content-Type"), "Header(Missing)": req.Header("Missing"),
 	}

@@ -406,7 +406,7 @@ func panicsMidBody(_ Environ, startResponse StartResponse) iter.Seq[[]byte] {
 	}
 }
 
-// The body runs on its own stack (iter.Pull); the log must still show the
+// The body ran inside the server's range loop; the log must still show the
 // app's line that panicked, not only the server's.
 func TestPanicLogShowsTheAppsStack(t *testing.T) {
 	_, log := serveTo(io.Discard, "GET", "HTTP/1.1", nil, panicsMidBody)

@@ -68,7 +68,7 @@ func TestRouterPicksTheRoute(t *testing.T) {
 		{"GET", "/mnt", "/users/7", "200 OK", "user [id=7] /mnt /users/7", Header{}}, // routes match PATH_INFO only
 		{"POST", "", "/api", "200 OK", "api [] /api ", Header{}},
 		{"POST", "", "/api/v1/x", "200 OK", "api [] /api /v1/x", Header{}},
-		{"GET", "", "/apix", "404 Not Found", "", Header{}}, // a prefix ends at a slash
+		{"GET", "", "/apix", "404 Not Found", "", Header{}},                                // a prefix ends at a slash
 		{"GET", "", "/users", "308 Permanent Redirect", "", Header{"Location", "/users/"}}, // POST /users/ is a route: the other form has one
 		{"GET", "", "/user", "404 Not Found", "", Header{}},
 		{"GET", "", "/users/", "405 Method Not Allowed", "", Header{"Allow", "POST"}},
