@@ -252,7 +252,7 @@ func (r *response) write(data []byte) error {
 // path: the end, a panic, a client gone.
 func (r *response) sendBody(body iter.Seq[[]byte]) {
 	if r.stopped() {
-		return // write() already sent all there is to send (HEAD, 204): the body never starts
+		return // write() sent the headers of a HEAD or a 204, or found the client gone: the body never starts
 	}
 	for chunk := range body {
 		r.mustHaveHeaders()

@@ -20,6 +20,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -142,7 +143,7 @@ func wrk(url string, conns int, duration time.Duration) (result, error) {
 	r.rps, _ = strconv.ParseFloat(rps[1], 64)
 	value, _ := strconv.ParseFloat(p99[1], 64)
 	unit := map[string]time.Duration{"us": time.Microsecond, "ms": time.Millisecond, "s": time.Second}[p99[2]]
-	r.p99 = time.Duration(value * float64(unit))
+	r.p99 = time.Duration(math.Round(value * float64(unit)))
 	return r, nil
 }
 
