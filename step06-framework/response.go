@@ -436,7 +436,7 @@ func (r *response) fail(p any) {
 		if !broken {
 			r.logf("panic: %v\n%s", value, stack)
 		}
-		r.w.Write(errorResponse(r.input.Err()))
+		r.w.Write(errorResponse(r.input.Err(), r.isHead, r.now()))
 	case r.headersSent || r.held != nil:
 		r.logf("panic after the headers were sent; closing the connection: %v\n%s", value, stack)
 		r.sendHeld(-1) // the held chunk was due before the panic: as if never held
