@@ -14,8 +14,11 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"syscall"
 	"time"
 )
+
+const defaultAddr = "127.0.0.1:8006"
 
 // routes is the demo app, the Go counterpart of the Python tutorials'
 //
@@ -50,10 +53,80 @@ func withMiddleware(app App, accessLog io.Writer, debug bool, newID func() strin
 	return app
 }
 
+// settings are what the command line can change.
+type settings struct {
+	addr       string
+	quiet      bool
+	debug      bool
+	oneAtATime bool
+}
+
+// errUsage means the command line was wrong and parseArgs has already
+// said how, so main only exits.
+var errUsage = errors.New("bad command line")
+
+// parseArgs reads the flags. The flag package writes its complaint and the
+// usage to errOut; a stray argument gets the same, instead of being
+// silently ignored.
+func parseArgs(args []string, errOut io.Writer) (settings, error) {
+	var s settings
+	flags := flag.NewFlagSet("step06-framework", flag.ContinueOnError)
+	flags.SetOutput(errOut)
+	flags.StringVar(&s.addr, "addr", defaultAddr, "`host:port` to listen on")
+	flags.BoolVar(&s.quiet, "quiet", false, "no access log (for load tests)")
+	flags.BoolVar(&s.debug, "debug", false, "show a panic and its stack on the 500 page (never on the internet)")
+	flags.BoolVar(&s.oneAtATime, "one-at-a-time", false, "serve clients one after another, as the Python tutorials do")
+	err := flags.Parse(args)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		return s, err
+	case err != nil:
+		return s, errUsage
+	case flags.NArg() > 0:
+		fmt.Fprintf(errOut, "unexpected argument %q: every setting is a flag, such as -addr %s\n", flags.Arg(0), defaultAddr)
+		flags.Usage()
+		return s, errUsage
+	}
+	return s, nil
+}
+
+// listen opens the server's socket; when it cannot, the error says what
+// to change.
+func listen(addr string) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	switch {
+	case err == nil:
+		return ln, nil
+	case errors.Is(err, syscall.EADDRINUSE):
+		return nil, fmt.Errorf("%v (is another server using it? pick another port with -addr)", err)
+	case errors.Is(err, syscall.EACCES):
+		return nil, fmt.Errorf("%v (ports below 1024 need root; pick another with -addr)", err)
+	case errors.Is(err, syscall.EADDRNOTAVAIL):
+		return nil, fmt.Errorf("%v (the host must be one of this machine's addresses, such as 127.0.0.1)", err)
+	}
+	return nil, fmt.Errorf("%v (-addr takes host:port, such as %s)", err, defaultAddr)
+}
+
+// browsable is the URL to open for a listener's address. A wildcard
+// address (-addr 0.0.0.0:8006 or :8006) listens on every interface and
+// prints as [::], which no browser opens; 127.0.0.1 is one of them.
+func browsable(addr net.Addr) string {
+	tcp := addr.(*net.TCPAddr)
+	if tcp.IP.IsUnspecified() {
+		return fmt.Sprintf("http://127.0.0.1:%d/ (listening on all interfaces)", tcp.Port)
+	}
+	return "http://" + tcp.String() + "/"
+}
+
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout); err != nil && !errors.Is(err, flag.ErrHelp) {
+	err := run(ctx, os.Args[1:], os.Stdout)
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+	case errors.Is(err, errUsage):
+		os.Exit(2) // the flag package's convention for a bad command line
+	default:
 		fmt.Fprintln(os.Stderr, "step06-framework:", err)
 		os.Exit(1)
 	}
@@ -61,30 +134,26 @@ func main() {
 
 // run listens on -addr, prints the URL and serves until ctx ends.
 func run(ctx context.Context, args []string, stdout io.Writer) error {
-	flags := flag.NewFlagSet("step06-framework", flag.ContinueOnError)
-	addr := flags.String("addr", "127.0.0.1:8006", "`host:port` to listen on")
-	quiet := flags.Bool("quiet", false, "no access log (for load tests)")
-	debug := flags.Bool("debug", false, "show a panic and its stack on the 500 page (never on the internet)")
-	oneAtATime := flags.Bool("one-at-a-time", false, "serve clients one after another, as the Python tutorials do")
-	if err := flags.Parse(args); err != nil {
+	s, err := parseArgs(args, os.Stderr)
+	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", *addr)
+	ln, err := listen(s.addr)
 	if err != nil {
-		return fmt.Errorf("%v (is another server using it? pick one with -addr)", err)
+		return err
 	}
-	fmt.Fprintf(stdout, "step06-framework serving on http://%s/\n", ln.Addr())
+	fmt.Fprintf(stdout, "step06-framework serving on %s\n", browsable(ln.Addr()))
 	go func() {
 		<-ctx.Done()
 		ln.Close()
 	}()
 	accessLog := stdout
-	if *quiet {
-		accessLog = nil
+	if s.quiet {
+		accessLog = nil // no log, and none of its work: for load tests
 	}
-	app := withMiddleware(routes().App, accessLog, *debug, randomID)
+	app := withMiddleware(routes().App, accessLog, s.debug, randomID)
 	server := &Server{App: app, ReadTimeout: 10 * time.Second, IdleTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second}
-	if *oneAtATime {
+	if s.oneAtATime {
 		return server.ServeOneAtATime(ln)
 	}
 	return server.Serve(ln)

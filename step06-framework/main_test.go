@@ -4,14 +4,17 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"iter"
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -101,26 +104,90 @@ func TestRunPrintsItsURLAndServes(t *testing.T) {
 	}
 }
 
-func TestRunExplainsBadArguments(t *testing.T) {
+// TestPrintedURLOpens: whatever -addr says, the printed URL is one a
+// browser on this machine can open.
+func TestPrintedURLOpens(t *testing.T) {
+	tests := []struct{ addr, want string }{
+		{"127.0.0.1:0", `^http://127\.0\.0\.1:\d+/$`},
+		{"localhost:0", `^http://127\.0\.0\.1:\d+/$`},
+		// A wildcard address prints as [::], which no browser opens.
+		{"0.0.0.0:0", `^http://127\.0\.0\.1:\d+/ \(listening on all interfaces\)$`},
+		{":0", `^http://127\.0\.0\.1:\d+/ \(listening on all interfaces\)$`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.addr, func(t *testing.T) {
+			line := transcript.StartMain(t, run, "-addr", tt.addr)
+			printed, ok := strings.CutPrefix(line, "step06-framework serving on ")
+			if !ok || !regexp.MustCompile(tt.want).MatchString(printed) {
+				t.Fatalf("first line = %q, want \"step06-framework serving on \" and %s", line, tt.want)
+			}
+			url, _, _ := strings.Cut(printed, " ")
+			resp, err := http.Get(url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != 200 {
+				t.Errorf("GET %s = %d, want 200", url, resp.StatusCode)
+			}
+		})
+	}
+}
+
+// TestCommandLineMistakes runs main in a child process, as a learner
+// would, so its exit code and everything it prints are what is checked;
+// none of it lands in this test's output.
+func TestCommandLineMistakes(t *testing.T) {
+	if args, ok := os.LookupEnv("STEP_MAIN_ARGS"); ok {
+		os.Args = append([]string{"step06-framework"}, strings.Fields(args)...)
+		main()
+		os.Exit(0)
+	}
 	busy, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer busy.Close()
+	const formHint = "(-addr takes host:port, such as 127.0.0.1:8006)"
 	tests := []struct {
-		name string
-		args []string
-		want string
+		name     string
+		args     string
+		exitCode int
+		once     []string // each printed exactly once
 	}{
-		{"port in use", []string{"-addr", busy.Addr().String()}, "pick one with -addr"},
-		{"unknown flag", []string{"-port", "80"}, "flag provided but not defined: -port"},
-		{"bad address", []string{"-addr", "nonsense"}, "missing port in address"},
+		{"unknown flag", "-port 80", 2, []string{"flag provided but not defined: -port\n", "Usage of step06-framework:"}},
+		{"extra argument", "8006", 2, []string{`unexpected argument "8006": every setting is a flag, such as -addr 127.0.0.1:8006`, "Usage of step06-framework:"}},
+		{"argument after the flags", "-addr 127.0.0.1:0 now", 2, []string{`unexpected argument "now"`}},
+		{"help", "-h", 0, []string{"Usage of step06-framework:", "-addr host:port", "-one-at-a-time"}},
+		{"port in use", "-addr " + busy.Addr().String(), 1, []string{"step06-framework: listen tcp " + busy.Addr().String() + ": bind: address already in use (is another server using it? pick another port with -addr)\n"}},
+		{"no port", "-addr nonsense", 1, []string{"step06-framework: listen tcp: address nonsense: missing port in address " + formHint}},
+		{"port alone", "-addr 8006", 1, []string{"address 8006: missing port in address " + formHint}},
+		{"port out of range", "-addr :99999", 1, []string{"address 99999: invalid port " + formHint}},
+		{"host that does not resolve", "-addr bad..name:8006", 1, []string{"lookup bad..name: no such host " + formHint}},
+		{"address of another machine", "-addr 192.0.2.1:8006", 1, []string{"cannot assign requested address (the host must be one of this machine's addresses, such as 127.0.0.1)"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := run(context.Background(), tt.args, io.Discard)
-			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("run(%q) = %v, want an error containing %q", tt.args, err, tt.want)
+			// Every row must make main exit; one that serves instead is
+			// killed after a minute, so a broken main fails, not hangs.
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestCommandLineMistakes$")
+			cmd.Env = append(os.Environ(), "STEP_MAIN_ARGS="+tt.args)
+			var stdout, stderr strings.Builder
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			err := cmd.Run()
+			if code := cmd.ProcessState.ExitCode(); code != tt.exitCode {
+				t.Errorf("step06-framework %s: exit code %d (%v), want %d", tt.args, code, err, tt.exitCode)
+				if ctx.Err() != nil {
+					t.Errorf("step06-framework %s was still running after a minute: it must refuse and exit", tt.args)
+				}
+			}
+			all := stdout.String() + stderr.String()
+			for _, want := range tt.once {
+				if n := strings.Count(all, want); n != 1 {
+					t.Errorf("step06-framework %s printed %q %d times, want once; it printed:\n%s", tt.args, want, n, all)
+				}
 			}
 		})
 	}
@@ -198,6 +265,7 @@ func TestBadRequestsGetAStatusLine(t *testing.T) {
 		{"stalled after the request line", "GET / HTTP/1.1\r\nHost: x\r\n", "HTTP/1.1 408 Request Timeout\r\n", true},
 		{"stalled inside the body", "POST /environ HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhel", "HTTP/1.1 408 Request Timeout\r\n", true},
 		{"chunk over the body limit", "POST /environ HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n100001\r\n", "HTTP/1.1 413 Content Too Large\r\n", false},
+		{"chunk size lines over their budget", "POST /environ HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" + extensionHeavy(maxChunkLinesSum+1), "HTTP/1.1 400 Bad Request\r\n", false},
 	}
 	// Only a row that stalls waits for the read timeout, the thing it tests.
 	// Every other row gets an hour, so a slow, loaded machine cannot turn
@@ -259,4 +327,66 @@ func exchange(addr, request string) (string, error) {
 	}
 	all, err := io.ReadAll(conn)
 	return string(all), err
+}
+
+// output collects what run prints; the test reads it while run goes on.
+type output struct {
+	mu        sync.Mutex
+	b         strings.Builder
+	firstLine chan struct{} // closed once the first line is in
+}
+
+func (o *output) Write(p []byte) (int, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.b.Write(p)
+	if o.firstLine != nil && strings.Contains(o.b.String(), "\n") {
+		close(o.firstLine)
+		o.firstLine = nil
+	}
+	return len(p), nil
+}
+
+func (o *output) String() string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.b.String()
+}
+
+// TestQuietPrintsNoAccessLog runs main's run with and without -quiet and
+// sends one request: its access-log line is printed only without it.
+func TestQuietPrintsNoAccessLog(t *testing.T) {
+	for _, quiet := range []bool{false, true} {
+		t.Run(fmt.Sprintf("quiet=%v", quiet), func(t *testing.T) {
+			args := []string{"-addr", "127.0.0.1:0"}
+			if quiet {
+				args = append(args, "-quiet")
+			}
+			firstLine := make(chan struct{})
+			out := &output{firstLine: firstLine}
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			go func() { done <- run(ctx, args, out) }()
+			select {
+			case <-firstLine:
+				defer func() { cancel(); <-done }()
+			case err := <-done:
+				t.Fatalf("run(%q) = %v before printing its URL", args, err)
+			case <-time.After(10 * time.Second):
+				t.Fatal("run printed no URL within 10s")
+			}
+			urlLine := out.String()
+			addr := strings.TrimSuffix(strings.TrimPrefix(urlLine, "step06-framework serving on http://"), "/\n")
+			conn := transcript.Dial(t, addr)
+			io.WriteString(conn, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+			io.ReadAll(conn) // the line is printed when the body ends, before the server hangs up
+			got := strings.TrimPrefix(out.String(), urlLine)
+			if quiet && got != "" {
+				t.Errorf("with -quiet, run printed %q after its URL, want nothing", got)
+			}
+			if !quiet && !regexp.MustCompile(`^127\.0\.0\.1 GET "/" 200 13 \d+µs\n$`).MatchString(got) {
+				t.Errorf("without -quiet, run printed %q after its URL, want the access-log line of GET /", got)
+			}
+		})
+	}
 }
