@@ -255,7 +255,7 @@ func TestBodyCleanupRunsOverTheNetwork(t *testing.T) {
 // body's cleanup runs while the client is still connected.
 func TestClientThatNeverReadsIsCutLoose(t *testing.T) {
 	e := &events{done: make(chan struct{})}
-	server := &Server{App: trackedApp(e), Log: io.Discard, Errors: io.Discard, WriteTimeout: 100 * time.Millisecond}
+	server := &Server{App: trackedApp(e), Log: io.Discard, Errors: io.Discard, ReadTimeout: time.Hour, WriteTimeout: 100 * time.Millisecond}
 	addr := transcript.Start(t, server.Serve)
 	conn := transcript.Dial(t, addr)
 	io.WriteString(conn, "GET /endless HTTP/1.1\r\nHost: x\r\n\r\n")
