@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"regexp"
 	"slices"
 	"strings"
@@ -24,7 +25,7 @@ func fixedID() string { return "fixed-id-for-tests" }
 
 // demo is the demo app as main serves it with -quiet: routes and
 // middleware, no access log.
-var demo = withMiddleware(routes().App, nil, false, fixedID)
+var demo = withMiddleware(addShippingRoutes(routes(), neverShuttingDown).App, nil, false, fixedID) // step07: /healthz, /slow
 
 // newServer serves the demo app, logging nothing, as the tests need.
 func newServer(readTimeout time.Duration) *Server {
@@ -43,8 +44,12 @@ func TestTranscript(t *testing.T) {
 	// The clock is fixed: the harness writes <DATE> for the Date of each
 	// response it frames, but a pipelined second answer arrives as the rest
 	// of the stream, Date and all.
-	srv := &Server{App: demoOnPort8081, Errors: devNull(t), ReadTimeout: time.Hour}
-	transcript.Run(t, srv.Serve, "127.0.0.1:8081")
+	// step07: /healthz and /slow in front, and for a transcript named
+	// over-cap-* or shutdown-* a server in a state of its own:
+	// replayTranscripts makes them (shipping_test.go).
+	replayTranscripts(t, func() *Server {
+		return &Server{App: demoOnPort8081, Errors: devNull(t), ReadTimeout: time.Hour}
+	})
 }
 
 // devNull is a wsgi.errors that drops the demo's panics, yet shows in the
@@ -101,26 +106,92 @@ func TestRunPrintsItsURLAndServes(t *testing.T) {
 	}
 }
 
-func TestRunExplainsBadArguments(t *testing.T) {
+// TestPrintedURLOpens: whatever -addr says, the printed URL is one a
+// browser on this machine can open. (step07: as in step 05.)
+func TestPrintedURLOpens(t *testing.T) {
+	tests := []struct{ addr, want string }{
+		{"127.0.0.1:0", `^http://127\.0\.0\.1:\d+/$`},
+		{"localhost:0", `^http://127\.0\.0\.1:\d+/$`},
+		// A wildcard address prints as [::], which no browser opens.
+		{"0.0.0.0:0", `^http://127\.0\.0\.1:\d+/ \(listening on all interfaces\)$`},
+		{":0", `^http://127\.0\.0\.1:\d+/ \(listening on all interfaces\)$`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.addr, func(t *testing.T) {
+			line := transcript.StartMain(t, run, "-addr", tt.addr)
+			printed, ok := strings.CutPrefix(line, "step07-docker serving on ")
+			if !ok || !regexp.MustCompile(tt.want).MatchString(printed) {
+				t.Fatalf("first line = %q, want \"step07-docker serving on \" and %s", line, tt.want)
+			}
+			url, _, _ := strings.Cut(printed, " ")
+			resp, err := http.Get(url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != 200 {
+				t.Errorf("GET %s = %d, want 200", url, resp.StatusCode)
+			}
+		})
+	}
+}
+
+// TestCommandLineMistakes runs main in a child process, as a learner
+// would, so its exit code and everything it prints are what is checked;
+// none of it lands in this test's output. (step07: as in step 05, with
+// step 07's hints.)
+func TestCommandLineMistakes(t *testing.T) {
+	if args, ok := os.LookupEnv("STEP_MAIN_ARGS"); ok {
+		os.Args = append([]string{"step07-docker"}, strings.Fields(args)...)
+		main()
+		os.Exit(0)
+	}
 	busy, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer busy.Close()
+	const formHint = "(-addr and ADDR take host:port, such as :8081)"
 	tests := []struct {
-		name string
-		args []string
-		want string
+		name     string
+		args     string
+		exitCode int
+		once     []string // each printed exactly once
 	}{
-		{"port in use", []string{"-addr", busy.Addr().String()}, "pick one with -addr"},
-		{"unknown flag", []string{"-port", "80"}, "flag provided but not defined: -port"},
-		{"bad address", []string{"-addr", "nonsense"}, "missing port in address"},
+		{"unknown flag", "-port 80", 2, []string{"flag provided but not defined: -port\n", "Usage of step07-docker:"}},
+		{"extra argument", "8081", 2, []string{`unexpected argument "8081": every setting is a flag, such as -addr :8081`, "Usage of step07-docker:"}},
+		{"argument after the flags", "-addr 127.0.0.1:0 now", 2, []string{`unexpected argument "now"`}},
+		{"help", "-h", 0, []string{"Usage of step07-docker:", "-addr host:port", "-max-conns n", "-healthcheck"}},
+		{"port in use", "-addr " + busy.Addr().String(), 1, []string{"step07-docker: listen tcp " + busy.Addr().String() + ": bind: address already in use (is another server using it? pick another port with -addr or PORT)\n"}},
+		{"no port", "-addr nonsense", 1, []string{"step07-docker: listen tcp: address nonsense: missing port in address " + formHint}},
+		{"port alone", "-addr 8081", 1, []string{"address 8081: missing port in address " + formHint}},
+		{"port out of range", "-addr :99999", 1, []string{"address 99999: invalid port " + formHint}},
+		{"host that does not resolve", "-addr bad..name:8081", 1, []string{"lookup bad..name: no such host " + formHint}},
+		{"address of another machine", "-addr 192.0.2.1:8081", 1, []string{"cannot assign requested address (the host must be one of this machine's addresses, such as 127.0.0.1)"}},
+		{"health check with nothing listening", "-healthcheck -addr " + closedPort(t), 1, []string{"step07-docker: unhealthy: dial tcp "}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := run(context.Background(), tt.args, io.Discard)
-			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("run(%q) = %v, want an error containing %q", tt.args, err, tt.want)
+			// Every row must make main exit; one that serves instead is
+			// killed after a minute, so a broken main fails, not hangs.
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestCommandLineMistakes$")
+			cmd.Env = append(os.Environ(), "STEP_MAIN_ARGS="+tt.args)
+			var stdout, stderr strings.Builder
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			err := cmd.Run()
+			if code := cmd.ProcessState.ExitCode(); code != tt.exitCode {
+				t.Errorf("step07-docker %s: exit code %d (%v), want %d", tt.args, code, err, tt.exitCode)
+				if ctx.Err() != nil {
+					t.Errorf("step07-docker %s was still running after a minute: it must refuse and exit", tt.args)
+				}
+			}
+			all := stdout.String() + stderr.String()
+			for _, want := range tt.once {
+				if n := strings.Count(all, want); n != 1 {
+					t.Errorf("step07-docker %s printed %q %d times, want once; it printed:\n%s", tt.args, want, n, all)
+				}
 			}
 		})
 	}

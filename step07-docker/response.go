@@ -60,6 +60,8 @@ type response struct {
 	closeAfter  bool     // the connection closes after this response
 	finished    bool     // serve has returned: write() must not touch w any more
 	err         error    // the first write error: the client is gone
+
+	closing func() bool // step07: the server is shutting down (shutdown.go); nil: never
 }
 
 // newResponse prepares the response to req, written to w. input is the
@@ -342,6 +344,9 @@ func (r *response) sendHeaders(knownLength int64) {
 		// An HTTP/1.0 client knows no chunked framing: the close is the
 		// end of the body (RFC 9112 §6.3, the last rule).
 		r.framing, r.closeAfter = byClose, true
+	}
+	if r.closing != nil && r.closing() {
+		r.closeAfter = true // step07: shutdown has begun; this is the last response here
 	}
 	if r.closeAfter {
 		w.WriteString("Connection: close\r\n")

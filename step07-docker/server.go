@@ -19,6 +19,7 @@ type Server struct {
 	ReadTimeout  time.Duration // how long a client may take to send a request's head and body
 	IdleTimeout  time.Duration // how long a kept-alive connection may wait for its next request; 0 means 30s
 	WriteTimeout time.Duration // how long one write may wait for a client that does not read; 0 means 30s
+	conns        connTracker   // step07: every open connection, for Shutdown (shutdown.go)
 }
 
 // Serve accepts connections until ln is closed. Each connection gets its
@@ -63,6 +64,7 @@ func accept(ln net.Listener) (net.Conn, error) {
 // handle serves one connection: request after request, as long as both
 // sides want to keep it (HTTP/1.1 persistence, RFC 9112 §9.3).
 func (s *Server) handle(conn net.Conn) {
+	defer s.forget(conn) // step07: runs after the Close below
 	defer conn.Close()
 	// One reader and one writer for the connection's whole life: every
 	// request reuses their buffers, and a response that fits in bw's 4 KiB
@@ -72,14 +74,24 @@ func (s *Server) handle(conn net.Conn) {
 	// The addresses are the same for every request: format them once.
 	local, remote := formatted(conn.LocalAddr()), formatted(conn.RemoteAddr())
 	for first := true; ; first = false {
+		// step07: a connection that waits for a request may be closed by
+		// Shutdown; once its first byte is here, it is answered.
+		if !s.waitingFor(conn) {
+			return
+		}
 		if !first {
 			// Between requests the client may take its time, up to the
 			// idle timeout; then we close, which RFC 9112 §9.5 allows.
 			// Pipelined requests are already waiting in br.
 			conn.SetReadDeadline(time.Now().Add(cmp.Or(s.IdleTimeout, 30*time.Second)))
-			if _, err := br.Peek(1); err != nil {
-				return // gone, or idle too long: close without a word
-			}
+		} else {
+			conn.SetReadDeadline(time.Now().Add(cmp.Or(s.ReadTimeout, 10*time.Second))) // step07: wait for the first byte too
+		}
+		if _, err := br.Peek(1); err != nil && !first {
+			return // gone, or idle too long: close without a word
+		} // step07: on the first request, readRequest says what went wrong (408)
+		if !s.answering(conn) { // step07
+			return
 		}
 		conn.SetReadDeadline(time.Now().Add(cmp.Or(s.ReadTimeout, 10*time.Second)))
 		req, err := readRequest(br)
@@ -114,7 +126,9 @@ func (s *Server) respond(req *Request, br *bufio.Reader, local, remote net.Addr,
 		writeError(bw, err)
 		return false
 	}
-	keepAlive := newResponse(bw, req, input, errs, time.Now).serve(s.App, environ)
+	resp := newResponse(bw, req, input, errs, time.Now)
+	resp.closing = s.ShuttingDown // step07: say Connection: close once Shutdown has begun
+	keepAlive := resp.serve(s.App, environ)
 	// The next request starts right after this body: skip what the app left.
 	return keepAlive && input.drain() == nil
 }
@@ -176,7 +190,8 @@ func (a formattedAddr) String() string { return a.text }
 // socket with unread bytes makes the kernel send a reset, and the client
 // may then lose the response it has not read yet.
 func lingeringClose(conn net.Conn) {
-	if tcp, ok := conn.(*net.TCPConn); ok {
+	// step07: any conn that can half-close, limit.go's wrapper too.
+	if tcp, ok := conn.(interface{ CloseWrite() error }); ok {
 		tcp.CloseWrite()
 	}
 	conn.SetReadDeadline(time.Now().Add(time.Second))
