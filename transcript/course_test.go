@@ -68,10 +68,20 @@ func TestCourseMapMatchesTheSteps(t *testing.T) {
 		// The step's own README shows the line main prints at start-up;
 		// TestRunPrintsItsURLAndServes in each step checks its format.
 		stepReadme, _ := os.ReadFile(filepath.Join(dir, "README.md"))
-		if m != nil && !strings.Contains(string(stepReadme), step+" serving on http://"+string(m[1])+"/\n") {
-			t.Errorf("%s/README.md does not show the start-up line %q", step, step+" serving on http://"+string(m[1])+"/")
+		if m != nil && !strings.Contains(string(stepReadme), startupLine(step, string(m[1]))+"\n") {
+			t.Errorf("%s/README.md does not show the start-up line %q", step, startupLine(step, string(m[1])))
 		}
 	}
+}
+
+// startupLine is what a step prints when it serves on its default address.
+// A default on every interface (step 07's ":8081", for a container) is
+// printed as the loopback URL a browser on the machine opens.
+func startupLine(step, addr string) string {
+	if strings.HasPrefix(addr, ":") {
+		return step + " serving on http://127.0.0.1" + addr + "/ (listening on all interfaces)"
+	}
+	return step + " serving on http://" + addr + "/"
 }
 
 // TestWhatChangedListsEveryFile keeps each step README's "What changed
@@ -342,6 +352,9 @@ func TestREADMECommandsSendTheTranscriptRequests(t *testing.T) {
 			continue
 		}
 		addr := string(m[1])
+		if strings.HasPrefix(addr, ":") {
+			addr = "127.0.0.1" + addr // every interface: the READMEs' commands use loopback
+		}
 		blocks := readmeBlock.FindAllSubmatch(readme, -1)
 		commands := commandThenBlock.FindAllSubmatch(readme, -1)
 		if len(commands) != len(blocks) {

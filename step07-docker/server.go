@@ -1,0 +1,199 @@
+package main
+
+import (
+	"bufio"
+	"cmp"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"time"
+)
+
+// Server runs a WSGI application behind a raw TCP socket. It logs nothing
+// but problems (to Errors): the access log is middleware (accesslog.go).
+type Server struct {
+	App          App           // the application that answers every request
+	Errors       io.Writer     // wsgi.errors, shared by all connections at once; nil means os.Stderr
+	ReadTimeout  time.Duration // how long a client may take to send a request's head and body
+	IdleTimeout  time.Duration // how long a kept-alive connection may wait for its next request; 0 means 30s
+	WriteTimeout time.Duration // how long one write may wait for a client that does not read; 0 means 30s
+	conns        connTracker   // step07: every open connection, for Shutdown (shutdown.go)
+}
+
+// Serve accepts connections until ln is closed. Each connection gets its
+// own goroutine: a client that stalls halfway through its request only
+// holds up its own goroutine, never the accept loop or other clients.
+func (s *Server) Serve(ln net.Listener) error {
+	for {
+		conn, err := accept(ln)
+		if err != nil {
+			return nil // the listener was closed: we are shutting down
+		}
+		go s.handle(conn)
+	}
+}
+
+// ServeOneAtATime is the loop of the Python tutorials: accept, handle,
+// repeat. While one client dawdles, every other client waits in the
+// kernel's backlog. It is here so you can watch that happen (-one-at-a-time).
+func (s *Server) ServeOneAtATime(ln net.Listener) error {
+	for {
+		conn, err := accept(ln)
+		if err != nil {
+			return nil
+		}
+		s.handle(conn)
+	}
+}
+
+// accept waits for the next connection. A failure such as running out of
+// file descriptors is retried after a pause instead of spinning; only a
+// closed listener ends the loop.
+func accept(ln net.Listener) (net.Conn, error) {
+	for {
+		conn, err := ln.Accept()
+		if err == nil || errors.Is(err, net.ErrClosed) {
+			return conn, err
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// handle serves one connection: request after request, as long as both
+// sides want to keep it (HTTP/1.1 persistence, RFC 9112 §9.3).
+func (s *Server) handle(conn net.Conn) {
+	defer s.forget(conn) // step07: runs after the Close below
+	defer conn.Close()
+	// One reader and one writer for the connection's whole life: every
+	// request reuses their buffers, and a response that fits in bw's 4 KiB
+	// leaves in one write.
+	br := bufio.NewReader(conn)
+	bw := bufio.NewWriter(timedWriter{conn, cmp.Or(s.WriteTimeout, 30*time.Second)})
+	// The addresses are the same for every request: format them once.
+	local, remote := formatted(conn.LocalAddr()), formatted(conn.RemoteAddr())
+	for first := true; ; first = false {
+		// step07: a connection that waits for a request may be closed by
+		// Shutdown; once its first byte is here, it is answered.
+		if !s.waitingFor(conn) {
+			return
+		}
+		if !first {
+			// Between requests the client may take its time, up to the
+			// idle timeout; then we close, which RFC 9112 §9.5 allows.
+			// Pipelined requests are already waiting in br.
+			conn.SetReadDeadline(time.Now().Add(cmp.Or(s.IdleTimeout, 30*time.Second)))
+		} else {
+			conn.SetReadDeadline(time.Now().Add(cmp.Or(s.ReadTimeout, 10*time.Second))) // step07: wait for the first byte too
+		}
+		if _, err := br.Peek(1); err != nil && !first {
+			return // gone, or idle too long: close without a word
+		} // step07: on the first request, readRequest says what went wrong (408)
+		if !s.answering(conn) { // step07
+			return
+		}
+		conn.SetReadDeadline(time.Now().Add(cmp.Or(s.ReadTimeout, 10*time.Second)))
+		req, err := readRequest(br)
+		if errors.Is(err, io.EOF) {
+			return // connected (or kept alive) and left without a request
+		}
+		keepAlive := false
+		if err != nil {
+			writeError(bw, err)
+		} else {
+			keepAlive = s.respond(req, br, local, remote, bw)
+		}
+		if !keepAlive {
+			lingeringClose(conn)
+			return
+		}
+	}
+}
+
+// respond turns one parsed request into the environ, runs the app and
+// sends its response. It reports whether the connection may carry another.
+func (s *Server) respond(req *Request, br *bufio.Reader, local, remote net.Addr, bw *bufio.Writer) bool {
+	// An interim "100 Continue" goes out through bw, which flushes it.
+	input, err := newBody(req, br, bw)
+	if err != nil {
+		writeError(bw, err) // framing we refuse: the app never runs
+		return false
+	}
+	errs := cmp.Or[io.Writer](s.Errors, os.Stderr)
+	environ, err := buildEnviron(req, local, remote, input, errs)
+	if err != nil {
+		writeError(bw, err)
+		return false
+	}
+	resp := newResponse(bw, req, input, errs, time.Now)
+	resp.closing = s.ShuttingDown // step07: say Connection: close once Shutdown has begun
+	keepAlive := resp.serve(s.App, environ)
+	// The next request starts right after this body: skip what the app left.
+	return keepAlive && input.drain() == nil
+}
+
+// writeError answers a request we refuse; the connection then closes.
+func writeError(bw *bufio.Writer, err error) {
+	bw.Write(errorResponse(err))
+	bw.Flush()
+}
+
+// errorResponse turns a refused request into a full HTTP answer: a status
+// line, headers and a one-line reason. Never a bare body, never silence.
+func errorResponse(err error) []byte {
+	code, text := 400, err.Error() // a body cut short, or a broken connection the client will never read
+	var refused *statusError
+	var netErr net.Error
+	switch {
+	case errors.As(err, &refused):
+		code, text = refused.Code, refused.Text
+	case errors.As(err, &netErr) && netErr.Timeout():
+		code, text = 408, "the request did not arrive in time"
+	}
+	return fmt.Appendf(nil, "HTTP/1.1 %d %s\r\n"+
+		"Content-Type: text/plain; charset=utf-8\r\n"+
+		"Content-Length: %d\r\n"+
+		"Connection: close\r\n"+
+		"\r\n"+
+		"%s\n", code, reasonPhrase(code), len(text)+1, text)
+}
+
+// timedWriter gives every write to the client a deadline of its own. A
+// client that stops reading fills the socket's buffers, and then a write
+// would block its goroutine (and the app's body) forever; with a deadline
+// the write fails, the body is stopped and its cleanup runs. A long stream
+// that keeps moving is never cut, because each write gets a fresh deadline.
+type timedWriter struct {
+	conn    net.Conn
+	timeout time.Duration
+}
+
+func (w timedWriter) Write(p []byte) (int, error) {
+	w.conn.SetWriteDeadline(time.Now().Add(w.timeout))
+	return w.conn.Write(p)
+}
+
+// formattedAddr is a net.Addr whose String is worked out once, not on
+// every request that asks for it (buildEnviron asks twice per request).
+type formattedAddr struct {
+	net.Addr
+	text string
+}
+
+func formatted(addr net.Addr) formattedAddr { return formattedAddr{addr, addr.String()} }
+
+func (a formattedAddr) String() string { return a.text }
+
+// lingeringClose stops sending, then reads what the client still sends
+// (a body we did not read, say) for a moment before closing. Closing a
+// socket with unread bytes makes the kernel send a reset, and the client
+// may then lose the response it has not read yet.
+func lingeringClose(conn net.Conn) {
+	// step07: any conn that can half-close, limit.go's wrapper too.
+	if tcp, ok := conn.(interface{ CloseWrite() error }); ok {
+		tcp.CloseWrite()
+	}
+	conn.SetReadDeadline(time.Now().Add(time.Second))
+	io.Copy(io.Discard, io.LimitReader(conn, 1<<20))
+}

@@ -1,0 +1,368 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"io"
+	"iter"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"example.com/wsgicourse/transcript"
+)
+
+// neverShuttingDown is the /healthz of the tests' demo app: a server that
+// always takes requests. A test that shuts down builds its own (demoOf).
+func neverShuttingDown() bool { return false }
+
+// demoOf is the demo app as the tests serve it (SERVER_PORT 8081, no
+// access log), with /healthz asking srv whether it is shutting down.
+func demoOf(srv *Server) App {
+	app := withMiddleware(addShippingRoutes(routes(), srv.ShuttingDown).App, nil, false, fixedID)
+	return func(environ Environ, startResponse StartResponse) iter.Seq[[]byte] {
+		environ["SERVER_PORT"] = "8081"
+		return app(environ, startResponse)
+	}
+}
+
+// replayTranscripts replays every testdata/transcripts/*.txtar, as
+// transcript.Run does, on the server newServer makes. Two families need a
+// server in a state no request can bring about:
+//
+//   - over-cap-*: the server runs with a cap of one connection, and the
+//     test holds that slot with a kept-alive connection first;
+//   - shutdown-*: the server begins its shutdown the moment the request
+//     arrives, before the app runs.
+func replayTranscripts(t *testing.T, newServer func() *Server) {
+	all, err := transcript.LoadDir(filepath.Join("testdata", "transcripts"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain := newServer()
+	plainAddr := transcript.Start(t, plain.Serve)
+	for _, tr := range all {
+		t.Run(tr.Name, func(t *testing.T) {
+			addr := plainAddr
+			switch {
+			case strings.HasPrefix(tr.Name, overCap):
+				addr = fullServer(t, newServer())
+			case strings.HasPrefix(tr.Name, duringShutdown):
+				addr = shuttingDownServer(t, newServer())
+			}
+			got, err := transcript.Replay(addr, tr)
+			if err != nil {
+				t.Errorf("%s: %v", tr.Path, err)
+			}
+			if transcript.Updating() {
+				saveTranscript(t, tr, got)
+				return
+			}
+			transcript.Compare(t, tr, got, "127.0.0.1:8081")
+		})
+	}
+}
+
+// The name prefixes of the transcripts that need a server of their own.
+const overCap, duringShutdown = "over-cap-", "shutdown-"
+
+// needsItsOwnServer reports whether tr can only be replayed by replayTranscripts.
+func needsItsOwnServer(tr *transcript.Transcript) bool {
+	return strings.HasPrefix(tr.Name, overCap) || strings.HasPrefix(tr.Name, duringShutdown)
+}
+
+// fullServer serves with a cap of one connection, and takes that one.
+func fullServer(t *testing.T, srv *Server) string {
+	addr := transcript.Start(t, func(ln net.Listener) error { return srv.Serve(limitConns(ln, 1)) })
+	holder := transcript.Dial(t, addr)
+	if status := request(t, holder, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"); status != "HTTP/1.1 200 OK\r\n" {
+		t.Fatalf("the connection holding the only slot got %q, want HTTP/1.1 200 OK", status)
+	}
+	return addr // the holder stays open, and kept alive, until the test ends
+}
+
+// request sends one request on conn and reads its whole response; it
+// returns the status line.
+func request(t *testing.T, conn net.Conn, req string) string {
+	t.Helper()
+	if _, err := io.WriteString(conn, req); err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(conn)
+	status, _ := br.ReadString('\n')
+	length := 0
+	for {
+		line, err := br.ReadString('\n')
+		if err != nil || line == "\r\n" {
+			break
+		}
+		if v, ok := strings.CutPrefix(line, "Content-Length: "); ok {
+			length, _ = strconv.Atoi(strings.TrimSpace(v))
+		}
+	}
+	io.ReadFull(br, make([]byte, length))
+	return status
+}
+
+// shuttingDownServer serves one connection whose request starts the
+// shutdown: the app sees the server draining before it answers.
+func shuttingDownServer(t *testing.T, srv *Server) string {
+	inner := demoOf(srv)
+	shutdown := make(chan error, 1)
+	srv.App = func(environ Environ, startResponse StartResponse) iter.Seq[[]byte] {
+		go func() { shutdown <- srv.Shutdown(context.Background()) }()
+		for !srv.ShuttingDown() {
+			time.Sleep(time.Millisecond) // Shutdown only has to take a lock
+		}
+		return inner(environ, startResponse)
+	}
+	t.Cleanup(func() {
+		select {
+		case err := <-shutdown:
+			if err != nil {
+				t.Errorf("Shutdown = %v, want nil once the last response is out", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Error("Shutdown did not return after the last response went out")
+		}
+	})
+	return transcript.Start(t, srv.Serve)
+}
+
+// saveTranscript writes got into the golden, as transcript.Run does with -update.
+func saveTranscript(t *testing.T, tr *transcript.Transcript, got [][]byte) {
+	for i := range tr.Exchanges {
+		tr.Exchanges[i].Response = []byte{}
+		if i < len(got) {
+			tr.Exchanges[i].Response = append(tr.Exchanges[i].Response, got[i]...)
+		}
+	}
+	if err := os.WriteFile(tr.Path, tr.Format(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("updated %s", tr.Path)
+}
+
+func TestAddressFromTheEnvironment(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{"nothing set", nil, nil, ":8081"},
+		{"PORT", nil, map[string]string{"PORT": "9000"}, ":9000"},
+		{"ADDR", nil, map[string]string{"ADDR": "127.0.0.1:9001"}, "127.0.0.1:9001"},
+		{"ADDR before PORT", nil, map[string]string{"ADDR": "127.0.0.1:9001", "PORT": "9000"}, "127.0.0.1:9001"},
+		{"the flag wins", []string{"-addr", "127.0.0.1:9002"}, map[string]string{"ADDR": "127.0.0.1:9001", "PORT": "9000"}, "127.0.0.1:9002"},
+		{"the flag wins even set to the default", []string{"-addr", ":8081"}, map[string]string{"PORT": "9000"}, ":8081"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			flags := flag.NewFlagSet("test", flag.ContinueOnError)
+			addr := flags.String("addr", ":8081", "")
+			if err := flags.Parse(tt.args); err != nil {
+				t.Fatal(err)
+			}
+			if got := addrFromEnv(flags, *addr, func(k string) string { return tt.env[k] }); got != tt.want {
+				t.Errorf("args %q, env %v: address %q, want %q", tt.args, tt.env, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestHealthcheckProbe(t *testing.T) {
+	addr := transcript.Start(t, newServer(time.Hour).Serve)
+	_, port, _ := net.SplitHostPort(addr)
+	if err := probe(":" + port); err != nil {
+		t.Errorf("probe(:%s) of a healthy server = %v, want nil", port, err)
+	}
+	// A 503 (a server shutting down) is unhealthy too.
+	draining := withMiddleware(addShippingRoutes(routes(), func() bool { return true }).App, nil, false, fixedID)
+	unhealthy := transcript.Start(t, (&Server{App: draining, Errors: io.Discard, ReadTimeout: time.Hour}).Serve)
+	if err := probe(unhealthy); err == nil || !strings.Contains(err.Error(), "503") {
+		t.Errorf("probe of a server answering 503 = %v, want an error naming the 503", err)
+	}
+	if err := probe(closedPort(t)); err == nil {
+		t.Errorf("probe of a closed port = nil, want an error")
+	}
+}
+
+// closedPort is an address nothing listens on: a port we just had and closed.
+func closedPort(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln.Close()
+	return ln.Addr().String()
+}
+
+func TestRunHealthcheckFlag(t *testing.T) {
+	addr := transcript.Start(t, newServer(time.Hour).Serve)
+	if err := run(context.Background(), []string{"-healthcheck", "-addr", addr}, io.Discard); err != nil {
+		t.Errorf("run -healthcheck against a healthy server = %v, want nil (exit 0)", err)
+	}
+}
+
+func TestOverCapSlotIsFreedWhenAConnectionCloses(t *testing.T) {
+	srv := &Server{App: demo, Errors: io.Discard, ReadTimeout: time.Hour}
+	addr := transcript.Start(t, func(ln net.Listener) error { return srv.Serve(limitConns(ln, 1)) })
+	holder := transcript.Dial(t, addr)
+	if status := request(t, holder, "GET /sized HTTP/1.1\r\nHost: x\r\n\r\n"); status != "HTTP/1.1 200 OK\r\n" {
+		t.Fatalf("first client got %q, want 200", status)
+	}
+	if status := request(t, transcript.Dial(t, addr), "GET /sized HTTP/1.1\r\nHost: x\r\n\r\n"); status != "HTTP/1.1 503 Service Unavailable\r\n" {
+		t.Fatalf("second client, over the cap, got %q, want 503", status)
+	}
+	holder.Close()
+	// The server frees the slot when it has closed its side, a moment
+	// after the client's; retry until it has (bounded).
+	for try := 0; ; try++ {
+		status := request(t, transcript.Dial(t, addr), "GET /sized HTTP/1.1\r\nHost: x\r\n\r\n")
+		if status == "HTTP/1.1 200 OK\r\n" {
+			return
+		}
+		if try == 500 {
+			t.Fatalf("after the first client left, a new client still got %q, want 200", status)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// blockingApp answers /block only when release is closed; entered gets a
+// value when a request is inside it.
+func blockingApp(entered chan<- struct{}, release <-chan struct{}) App {
+	return func(environ Environ, startResponse StartResponse) iter.Seq[[]byte] {
+		if environ["PATH_INFO"] != "/block" {
+			return demo(environ, startResponse)
+		}
+		entered <- struct{}{}
+		<-release
+		startResponse("200 OK", []Header{textPlainUTF8}, nil)
+		return func(yield func([]byte) bool) { yield([]byte("released\n")) }
+	}
+}
+
+func TestShutdownClosesIdleAndLetsInFlightFinish(t *testing.T) {
+	entered, release := make(chan struct{}, 1), make(chan struct{})
+	srv := &Server{App: blockingApp(entered, release), Errors: io.Discard, ReadTimeout: time.Hour, IdleTimeout: time.Hour}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+
+	idle := transcript.Dial(t, ln.Addr().String()) // kept alive after one request
+	if status := request(t, idle, "GET /sized HTTP/1.1\r\nHost: x\r\n\r\n"); status != "HTTP/1.1 200 OK\r\n" {
+		t.Fatalf("idle client's first request got %q", status)
+	}
+	busy := transcript.Dial(t, ln.Addr().String())
+	io.WriteString(busy, "GET /block HTTP/1.1\r\nHost: x\r\n\r\n")
+	<-entered // the app is running
+
+	ln.Close() // what serveUntil does first: no new connections
+	shutdown := make(chan error, 1)
+	go func() { shutdown <- srv.Shutdown(context.Background()) }()
+
+	if n, err := idle.Read(make([]byte, 1)); err != io.EOF {
+		t.Errorf("idle connection during shutdown: read %d bytes, %v; want it closed (EOF)", n, err)
+	}
+	if c, err := net.Dial("tcp", ln.Addr().String()); err == nil {
+		c.Close()
+		t.Errorf("a new connection was accepted after the listener closed")
+	}
+	select {
+	case err := <-shutdown:
+		t.Fatalf("Shutdown returned %v while a request was in flight", err)
+	default:
+	}
+	close(release)
+	all, err := io.ReadAll(busy)
+	if err != nil || !strings.HasPrefix(string(all), "HTTP/1.1 200 OK\r\n") ||
+		!strings.Contains(string(all), "\r\nConnection: close\r\n") || !strings.HasSuffix(string(all), "released\n") {
+		t.Errorf("in-flight response = %q, %v; want all of it, with Connection: close, then the close", all, err)
+	}
+	if err := <-shutdown; err != nil {
+		t.Errorf("Shutdown = %v, want nil", err)
+	}
+	if err := <-served; err != nil {
+		t.Errorf("Serve = %v, want nil", err)
+	}
+}
+
+func TestShutdownDeadlineCutsWhatIsLeft(t *testing.T) {
+	entered, release := make(chan struct{}, 1), make(chan struct{})
+	defer close(release)
+	srv := &Server{App: blockingApp(entered, release), Errors: io.Discard, ReadTimeout: time.Hour}
+	addr := transcript.Start(t, srv.Serve)
+	busy := transcript.Dial(t, addr)
+	io.WriteString(busy, "GET /block HTTP/1.1\r\nHost: x\r\n\r\n")
+	<-entered
+	// The deadline is what this test is about; it has passed already.
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := srv.Shutdown(ctx); !errors.Is(err, context.Canceled) {
+		t.Errorf("Shutdown past its deadline = %v, want context.Canceled", err)
+	}
+	if all, err := io.ReadAll(busy); len(all) != 0 || err != nil {
+		t.Errorf("cut connection got %q, %v; want nothing, then the close", all, err)
+	}
+}
+
+// TestSIGTERMFinishesTheSlowRequestAndExitsZero runs the real binary, as
+// docker does: SIGTERM during /slow, and the rest of /slow still arrives.
+func TestSIGTERMFinishesTheSlowRequestAndExitsZero(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "step07-docker")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	cmd := exec.Command(bin, "-addr", "127.0.0.1:0")
+	stdout, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	defer cmd.Process.Kill()
+	lines := bufio.NewReader(stdout)
+	first, _ := lines.ReadString('\n')
+	url, ok := strings.CutPrefix(strings.TrimSpace(first), "step07-docker serving on http://")
+	if !ok {
+		t.Fatalf("first line %q", first)
+	}
+	go io.Copy(io.Discard, lines)
+	conn := transcript.Dial(t, strings.TrimSuffix(url, "/"))
+	io.WriteString(conn, "GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
+	br := bufio.NewReader(conn)
+	var head strings.Builder
+	for !strings.HasSuffix(head.String(), "started\n") {
+		line, err := br.ReadString('\n')
+		if err != nil {
+			t.Fatalf("/slow sent %q, then %v", head.String(), err)
+		}
+		head.WriteString(line)
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	rest, err := io.ReadAll(br)
+	if err != nil || !strings.Contains(string(rest), "finished 1s later\n") || !strings.HasSuffix(string(rest), "0\r\n\r\n") {
+		t.Errorf("after SIGTERM /slow sent %q, %v; want the rest of its chunked body", rest, err)
+	}
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Errorf("after SIGTERM the server exited with %v, want exit status 0", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Error("the server did not exit within 10s of SIGTERM")
+	}
+}

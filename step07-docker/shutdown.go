@@ -1,0 +1,155 @@
+package main
+
+// Graceful shutdown. `docker stop` (and Kubernetes, and systemd) sends
+// SIGTERM and waits, 10 s by default, before it sends SIGKILL. A server
+// that uses that time well stops accepting, lets the requests it is
+// answering finish, closes the connections that are only waiting for a
+// next request, and exits 0. A server that ignores SIGTERM is killed
+// mid-response 10 s later, and `docker stop` takes all of those 10 s.
+//
+// Go ignores no signal by default, but a process that is PID 1 in a
+// container gets no default action from the kernel: an unhandled SIGTERM
+// is simply dropped. So the signal must be handled in code (main.go asks
+// for it with signal.NotifyContext), or the image must start a small init
+// (docker run --init) that forwards it.
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"time"
+)
+
+// connState is where a connection is in its life, as far as a shutdown
+// cares: waiting for a request may be cut; answering one may not.
+type connState int
+
+const (
+	unknown   connState = iota // not tracked (yet)
+	waiting                    // no byte of the next request has arrived yet
+	answering                  // a request is being read or answered
+	cut                        // Shutdown closed it while it was waiting
+)
+
+// connTracker knows every connection the server holds and what it is
+// doing, so that Shutdown can close the waiting ones and wait for the rest.
+type connTracker struct {
+	mu       sync.Mutex
+	conns    map[net.Conn]connState
+	draining bool          // Shutdown has begun
+	idle     chan struct{} // closed when draining and no connection is left
+}
+
+// forget removes a connection that handle has finished with.
+func (s *Server) forget(conn net.Conn) {
+	t := &s.conns
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	delete(t.conns, conn)
+	t.signalIfEmpty()
+}
+
+// waitingFor marks conn as waiting for its next request. It reports false
+// once shutdown has begun: handle then closes the connection.
+func (s *Server) waitingFor(conn net.Conn) bool {
+	return s.setState(conn, waiting)
+}
+
+// answering marks conn as busy with a request whose first byte has come.
+// It reports false when shutdown closed the connection in the meantime.
+func (s *Server) answering(conn net.Conn) bool {
+	return s.setState(conn, answering)
+}
+
+func (s *Server) setState(conn net.Conn, state connState) bool {
+	t := &s.conns
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.conns[conn] == cut || t.draining && state == waiting {
+		return false
+	}
+	if t.conns == nil {
+		t.conns = map[net.Conn]connState{}
+	}
+	t.conns[conn] = state
+	return true
+}
+
+// ShuttingDown reports whether Shutdown has begun. A response whose head
+// goes out after that says "Connection: close", and /healthz answers 503,
+// so a load balancer stops sending new clients here.
+func (s *Server) ShuttingDown() bool {
+	s.conns.mu.Lock()
+	defer s.conns.mu.Unlock()
+	return s.conns.draining
+}
+
+// Shutdown closes every connection that waits for a request and waits
+// for the others to finish their response, until ctx ends; then it cuts
+// those too and returns ctx's error. Close the listener first, so that no
+// new connection arrives.
+func (s *Server) Shutdown(ctx context.Context) error {
+	t := &s.conns
+	t.mu.Lock()
+	t.draining = true
+	t.idle = make(chan struct{})
+	for conn, state := range t.conns {
+		if state == waiting {
+			t.conns[conn] = cut
+			conn.Close() // its handle sees the error, and forgets it
+		}
+	}
+	t.signalIfEmpty()
+	idle := t.idle
+	t.mu.Unlock()
+
+	select {
+	case <-idle:
+		return nil
+	case <-ctx.Done():
+		t.mu.Lock()
+		for conn := range t.conns {
+			conn.Close() // past the deadline: cut the response
+		}
+		t.mu.Unlock()
+		return ctx.Err()
+	}
+}
+
+func (t *connTracker) signalIfEmpty() {
+	if t.draining && len(t.conns) == 0 {
+		select {
+		case <-t.idle:
+		default:
+			close(t.idle)
+		}
+	}
+}
+
+// serveUntil runs serve on ln until ctx ends (SIGTERM, SIGINT, or a
+// test's cancel), then shuts the server down gracefully, giving the
+// requests in flight up to timeout. It returns serve's error, or nil.
+func serveUntil(ctx context.Context, server *Server, serve func(net.Listener) error, ln net.Listener, timeout time.Duration, log io.Writer) error {
+	served := make(chan error, 1)
+	go func() { served <- serve(ln) }()
+	select {
+	case err := <-served:
+		return err
+	case <-ctx.Done():
+	}
+	fmt.Fprintf(log, "* shutting down: no new connections; requests in flight get up to %v\n", timeout)
+	ln.Close() // the kernel now refuses new connections
+	deadline, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	if err := server.Shutdown(deadline); err != nil {
+		fmt.Fprintf(log, "* shutdown: %v; the remaining connections were cut\n", err)
+	}
+	select {
+	case <-served: // the accept loop has seen the closed listener
+	case <-time.After(time.Second): // -one-at-a-time, stuck in an app that never returns
+	}
+	fmt.Fprintln(log, "* stopped")
+	return nil
+}
