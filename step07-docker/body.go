@@ -13,9 +13,10 @@ import (
 // Limits on what a client may make us read. Without them a body, a chunk
 // line or a trailer section could grow without end and exhaust memory.
 const (
-	maxBodyBytes      = 1 << 20 // de-chunked or Content-Length body
-	maxChunkSizeHex   = 8       // hex digits in a chunk size: up to 4 GiB, then 413 anyway
-	maxChunkLineBytes = 4096    // a whole chunk-size line, extensions and CRLF included
+	maxBodyBytes      = 1 << 20  // de-chunked or Content-Length body
+	maxChunkSizeHex   = 8        // hex digits in a chunk size: up to 4 GiB, then 413 anyway
+	maxChunkLineBytes = 4096     // a whole chunk-size line, extensions and CRLF included
+	maxChunkLinesSum  = 64 << 10 // all chunk-size lines of one body together, extensions and CRLFs included
 	maxTrailerFields  = 100
 	maxTrailerBytes   = 16 << 10
 )
@@ -31,6 +32,7 @@ type body struct {
 	chunked   bool
 	remaining int64     // bytes left in the Content-Length body, or in the current chunk
 	total     int64     // de-chunked bytes delivered so far
+	lineBytes int       // bytes of chunk-size lines read so far (maxChunkLinesSum)
 	done      bool      // chunked body fully read, trailers included
 	interim   io.Writer // where "100 Continue" goes on the first Read; nil once sent
 	err       error     // sticky: once a Read fails, every later Read fails the same way
@@ -234,6 +236,13 @@ func (b *body) readChunkSize() (int64, error) {
 	line, err := readChunkLine(b.br, maxChunkLineBytes, badFraming("chunk size line is too long"))
 	if err != nil {
 		return 0, err
+	}
+	// The body limit counts only data. Without a budget of their own, the
+	// size lines could go on for ever: a 1-byte chunk with 4 KiB of
+	// extension, again and again (RFC 9112 §7.1.1 lets a server limit them).
+	b.lineBytes += len(line) + 2
+	if b.lineBytes > maxChunkLinesSum {
+		return 0, badFraming(fmt.Sprintf("chunk size lines are larger than %d bytes in total", maxChunkLinesSum))
 	}
 	// Extensions carry nothing we use: drop them (readChunkLine bounded their size).
 	size, _, hasExt := strings.Cut(line, ";")

@@ -243,6 +243,11 @@ func TestBodyLimits(t *testing.T) {
 		{"Content-Length at the limit", bodyFields("Content-Length", fmt.Sprint(maxBodyBytes)), full, maxBodyBytes, 0},
 		{"chunked at the limit", chunkedBodyFields, half + half + "0\r\n\r\n", maxBodyBytes, 0},
 		{"chunked one byte over the limit", chunkedBodyFields, half + half + "1\r\nz\r\n0\r\n\r\n", maxBodyBytes, 413},
+		// 16 one-byte chunks whose size lines, with their extensions and
+		// the last "0\r\n", fill the budget exactly, then by one byte more:
+		// the last line, "0\r\n", is the one over.
+		{"chunk size lines at their budget", chunkedBodyFields, extensionHeavy(maxChunkLinesSum), 16, 0},
+		{"chunk size lines one byte over their budget", chunkedBodyFields, extensionHeavy(maxChunkLinesSum + 1), 16, 400},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -257,6 +262,19 @@ func TestBodyLimits(t *testing.T) {
 			}
 		})
 	}
+}
+
+// extensionHeavy is a chunked body of 16 one-byte chunks whose size lines
+// ("1;eee…\r\n", then "0\r\n") take lineBytes bytes together.
+func extensionHeavy(lineBytes int) string {
+	var b strings.Builder
+	left := lineBytes - len("0\r\n")
+	for i := range 16 {
+		line := left / (16 - i) // spread the bytes over the 16 lines
+		left -= line
+		b.WriteString("1;" + strings.Repeat("e", line-len("1;\r\n")) + "\r\nz\r\n")
+	}
+	return b.String() + "0\r\n\r\n"
 }
 
 // patientClient is the client end of a connection whose head said

@@ -312,6 +312,9 @@ var (
 )
 
 func normaliseClient(resp []byte) []byte {
+	if len(resp) == 0 {
+		return resp // keep "nothing came back" apart from "no section" (nil)
+	}
 	_, body, _ := bytes.Cut(resp, []byte("\r\n\r\n"))
 	shown := clientAddr.Match(body) || generatedID.Match(body)
 	resp = clientAddr.ReplaceAll(resp, []byte(`REMOTE_ADDR = "<client>"`))

@@ -48,7 +48,11 @@ func buildEnviron(req *Request, local, remote net.Addr, input io.Reader, errors 
 		env["CONTENT_TYPE"] = latin1(v)
 	}
 	if v, ok := firstField(req.Fields, "Content-Length"); ok {
-		env["CONTENT_LENGTH"] = latin1(v)
+		// newBody has already checked it: digits, or a list of the same
+		// digits ("5, 5", RFC 9110 §8.6). CGI wants the number alone
+		// (RFC 3875 §4.1.2), so keep the first element.
+		length, _, _ := strings.Cut(v, ",")
+		env["CONTENT_LENGTH"] = strings.TrimRight(length, " \t")
 	}
 
 	for _, f := range req.Fields {
@@ -122,6 +126,15 @@ func splitTarget(target string) (path, query, authority string, err error) {
 			end = len(rest)
 		}
 		authority, target = rest[:end], rest[end:]
+		// The authority becomes SERVER_NAME, so it must be a host. userinfo
+		// ("user@host") must not be sent and is an error to a recipient
+		// (RFC 9110 §4.2.4): a URL with a name and password in it.
+		if strings.Contains(authority, "@") {
+			return "", "", "", &statusError{Code: 400, Text: "request target has userinfo (user@) in its authority"}
+		}
+		if host, _, ok := splitHost(authority); !ok || host == "" {
+			return "", "", "", &statusError{Code: 400, Text: "request target's authority is not host[:port]"}
+		}
 		if !strings.HasPrefix(target, "/") {
 			target = "/" + target // "http://h?q" asks for the path "/"
 		}
@@ -165,10 +178,8 @@ func serverName(authority string, fields []Field, localIP string) string {
 		localIP = "[" + localIP + "]" // IPv6 is bracketed, as in a URL (RFC 3875 §4.1.14)
 	}
 	// Drop the port: "example.com:8080" → "example.com", "[::1]:80" → "[::1]".
-	host, _, _ := strings.Cut(authority, ":")
-	if end := strings.LastIndexByte(authority, ']'); end >= 0 {
-		host = authority[:end+1]
-	}
+	// The parser (Host) and splitTarget (the authority) checked the grammar.
+	host, _, _ := splitHost(authority)
 	if host == "" {
 		return localIP
 	}

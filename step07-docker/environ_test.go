@@ -121,6 +121,8 @@ func TestBuildEnviron(t *testing.T) {
 				"CONTENT_TYPE": "application/x-www-form-urlencoded", "CONTENT_LENGTH": "11"})},
 		{"Content-Length: 0 is kept", getRequest("/", Field{"content-length", "0"}), nil, nil,
 			environWith(Environ{"CONTENT_LENGTH": "0"})},
+		{"Content-Length as a list: CONTENT_LENGTH is the number", getRequest("/", Field{"Content-Length", "5, 5"}), nil, nil,
+			environWith(Environ{"CONTENT_LENGTH": "5"})},
 		{"chunked: no CONTENT_LENGTH", getRequest("/", Field{"Transfer-Encoding", "chunked"}), nil, nil,
 			environWith(Environ{"HTTP_TRANSFER_ENCODING": "chunked"})},
 
@@ -176,7 +178,8 @@ func TestBuildEnvironStreams(t *testing.T) {
 }
 
 func TestBuildEnvironRejectsTarget(t *testing.T) {
-	for _, target := range []string{"example.com:443", "ftp://example.com/x", "p", ""} {
+	for _, target := range []string{"example.com:443", "ftp://example.com/x", "p", "",
+		"http://user@evil.example:99/", "http://\"><script>x</script>/", "http:///p", "http://a:b:c/", "http://[::1/"} {
 		t.Run(target, func(t *testing.T) {
 			_, err := buildEnviron(getRequest(target), testLocal, testRemote, strings.NewReader(""), &bytes.Buffer{})
 			var se *statusError

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"net/netip"
 	"strings"
 )
 
@@ -78,7 +79,8 @@ func reasonPhrase(code int) string {
 // the empty line after them. It leaves br at the first byte of the body.
 // The error is a *statusError for a request to refuse, io.EOF when the
 // client closed without starting a request, or the reader's own error
-// (a timeout, a reset connection).
+// (a timeout, a reset connection). With an error after the request line,
+// the request line is still returned: the answer to a HEAD has no body.
 func readRequest(br *bufio.Reader) (*Request, error) {
 	var line string
 	for empty := 0; ; empty++ {
@@ -107,24 +109,24 @@ func readRequest(br *bufio.Reader) (*Request, error) {
 		// counts the CRLF of a field line.
 		line, err := readLine(br, maxHeaderBytes-used, errHeaderTooBig)
 		if err == io.EOF {
-			return nil, errHeadEndedEarly
+			return req, errHeadEndedEarly
 		}
 		if err != nil {
-			return nil, err
+			return req, err
 		}
 		if line == "" {
 			break // the empty line: the head is complete
 		}
 		used += len(line) + 2
 		if used > maxHeaderBytes {
-			return nil, errHeaderTooBig
+			return req, errHeaderTooBig
 		}
 		if len(req.Fields) == maxHeaderFields {
-			return nil, refuse(431, "more than %d header fields", maxHeaderFields)
+			return req, refuse(431, "more than %d header fields", maxHeaderFields)
 		}
 		f, err := parseField(line)
 		if err != nil {
-			return nil, err
+			return req, err
 		}
 		req.Fields = append(req.Fields, f)
 	}
@@ -137,15 +139,15 @@ func readRequest(br *bufio.Reader) (*Request, error) {
 		if strings.EqualFold(f.Name, "Host") {
 			hosts++
 			if !isHost(f.Value) {
-				return nil, refuse(400, "Host header is not host[:port]")
+				return req, refuse(400, "Host header is not host[:port]")
 			}
 		}
 	}
 	if hosts > 1 {
-		return nil, refuse(400, "more than one Host header")
+		return req, refuse(400, "more than one Host header")
 	}
 	if hosts == 0 && req.Proto == "HTTP/1.1" {
-		return nil, refuse(400, "missing Host header")
+		return req, refuse(400, "missing Host header")
 	}
 	return req, nil
 }
@@ -230,12 +232,22 @@ func checkTarget(method, target string) error {
 			return refuse(400, "request target contains byte 0x%02X", target[i])
 		}
 	}
+	// A fragment ("#top") is for the client alone: it is not part of any
+	// request-target form, and a server that kept it would hand the app a
+	// path or query with "#..." glued on.
+	if strings.IndexByte(target, '#') >= 0 {
+		return refuse(400, "request target contains a fragment (#), which clients never send")
+	}
 	scheme := strings.ToLower(target[:min(len(target), 8)]) // schemes are case-insensitive
 	switch {
 	case method == "CONNECT":
 		if !isAuthority(target) {
 			return refuse(400, "CONNECT needs a host:port target")
 		}
+		// CONNECT asks for a tunnel, and any 2xx answer tells the client
+		// the tunnel is open (RFC 9110 §9.3.6): it would read our body as
+		// data from the far end. We open none, so 501 (RFC 9110 §9.1).
+		return refuse(501, "CONNECT (a tunnel to %s) is not implemented", target)
 	case target[0] == '/': // origin-form
 	case strings.HasPrefix(scheme, "http://"), strings.HasPrefix(scheme, "https://"): // absolute-form
 	case target == "*":
@@ -248,29 +260,67 @@ func checkTarget(method, target string) error {
 	return nil
 }
 
-// isAuthority reports whether s looks like host:port (authority-form).
+// isAuthority reports whether s is host:port (authority-form), both parts
+// present.
 func isAuthority(s string) bool {
-	i := strings.LastIndexByte(s, ':')
-	if i <= 0 || i == len(s)-1 || strings.ContainsAny(s, "/?#@") {
-		return false
-	}
-	for j := i + 1; j < len(s); j++ {
-		if !isDigit(s[j]) {
-			return false
-		}
-	}
-	return true
+	host, port, ok := splitHost(s)
+	return ok && host != "" && port != ""
 }
 
 // isHost reports whether v may be a Host value: uri-host [":" port]
-// (RFC 3986 §3.2.2), or empty for a target without one (RFC 9112 §3.2).
-// Like most servers we check the bytes, not the whole grammar: enough to
-// keep out spaces, "/", "@" and anything else that is not part of a host.
+// (RFC 9112 §3.2), or empty for a target without one.
 func isHost(v string) bool {
-	for i := 0; i < len(v); i++ {
-		c := v[i]
-		if !isDigit(c) && !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z') &&
-			strings.IndexByte("-._~!$&'()*+,;=:[]%", c) < 0 {
+	_, _, ok := splitHost(v)
+	return ok
+}
+
+// splitHost splits uri-host [":" port] (RFC 3986 §3.2.2 and §3.2.3) and
+// reports whether v follows that grammar. uri-host is an IPv6 address in
+// brackets ("[::1]"), or a reg-name: letters, digits, "-._~", the
+// sub-delims "!$&'()*+,;=" and %XX escapes. An IPv4 address ("127.0.0.1")
+// is made of those characters too. The port is digits, possibly none.
+// (RFC 3986's IPvFuture, "[v1.x]", is refused: no client sends it.)
+func splitHost(v string) (host, port string, ok bool) {
+	host, rest := v, ""
+	if strings.HasPrefix(v, "[") {
+		end := strings.IndexByte(v, ']')
+		if end < 0 {
+			return "", "", false
+		}
+		host, rest = v[:end+1], v[end+1:]
+		ip, err := netip.ParseAddr(host[1:end])
+		if err != nil || !ip.Is6() || ip.Zone() != "" {
+			return "", "", false
+		}
+	} else {
+		if i := strings.IndexByte(v, ':'); i >= 0 {
+			host, rest = v[:i], v[i:]
+		}
+		if !isRegName(host) {
+			return "", "", false
+		}
+	}
+	if rest != "" {
+		port = rest[1:]
+		if rest[0] != ':' || strings.Trim(port, "0123456789") != "" {
+			return "", "", false // "a:b:c", "[::1]x" or "[::1]]:80"
+		}
+	}
+	return host, port, true
+}
+
+// isRegName reports whether s is a reg-name (RFC 3986 §3.2.2).
+func isRegName(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '%':
+			if i+2 >= len(s) || !isHex(s[i+1]) || !isHex(s[i+2]) {
+				return false
+			}
+			i += 2
+		case !isDigit(c) && !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z') &&
+			strings.IndexByte("-._~!$&'()*+,;=", c) < 0:
 			return false
 		}
 	}
@@ -326,3 +376,5 @@ func isTokenChar(c byte) bool {
 }
 
 func isDigit(c byte) bool { return '0' <= c && c <= '9' }
+
+func isHex(c byte) bool { return isDigit(c) || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F' }

@@ -55,7 +55,7 @@ func FuzzReadRequest(f *testing.F) {
 		var se *statusError
 		if errors.As(err, &se) {
 			switch se.Code {
-			case 400, 414, 431, 505:
+			case 400, 414, 431, 501, 505:
 			default:
 				t.Fatalf("unexpected status code in %v", se)
 			}
@@ -82,6 +82,12 @@ func checkRequest(t *testing.T, req *Request) {
 	}
 	if req.Target == "" || strings.ContainsFunc(req.Target, func(r rune) bool { return r < 0x21 || r > 0x7e }) {
 		t.Errorf("target %q is empty or not visible ASCII", req.Target)
+	}
+	if strings.Contains(req.Target, "#") {
+		t.Errorf("target %q has a fragment", req.Target)
+	}
+	if req.Method == "CONNECT" {
+		t.Errorf("CONNECT %s accepted, want 501", req.Target)
 	}
 	if len(req.Fields) > maxHeaderFields {
 		t.Errorf("%d fields accepted", len(req.Fields))

@@ -38,6 +38,22 @@ const (
 	byClose                 // neither: the body ends when the server closes
 )
 
+// phase is how far a response has got. It only moves down this list, with
+// one exception: until a body byte is held or sent, a start_response call
+// with excInfo replaces the status and headers, so it goes back to refused
+// while it checks them.
+type phase int
+
+const (
+	waiting    phase = iota // start_response has not been called
+	refused                 // it was called, but its status or headers failed the checks
+	ready                   // status and headers passed the checks; nothing has gone out
+	holding                 // the first chunk is held back (see sendBody); nothing has gone out
+	sending                 // the status line and headers are out; body bytes follow
+	noMoreBody              // the headers are out and no more body is wanted (see stopped)
+	finished                // serve has returned: write() must not touch w any more
+)
+
 // response is one response in the making; the server makes one per request.
 type response struct {
 	w      *bufio.Writer
@@ -47,19 +63,15 @@ type response struct {
 	proto  string           // the request's version, "HTTP/1.1" or "HTTP/1.0"
 	isHead bool             // HEAD: the headers GET would get, no body bytes
 
-	started     bool     // start_response has been called
-	headersOK   bool     // ... and its status and headers passed the checks
-	status      string   // "200 OK", as the app gave it
-	headers     []Header // as the app gave them, in its order
-	length      int64    // Content-Length (the app's or computed); -1 while unknown
-	held        []byte   // the first chunk, held back while looking one chunk ahead
-	headersSent bool     // the status line and headers have gone to w
-	framing     framing  // decided when the headers go out
-	sent        int64    // body bytes accepted so far (HEAD: not written)
-	full        bool     // the app went past its Content-Length: stop
-	closeAfter  bool     // the connection closes after this response
-	finished    bool     // serve has returned: write() must not touch w any more
-	err         error    // the first write error: the client is gone
+	phase      phase    // how far the response has got
+	status     string   // "200 OK", as the app gave it
+	headers    []Header // as the app gave them, in its order
+	length     int64    // Content-Length (the app's or computed); -1 while unknown
+	held       []byte   // in phase holding: the first chunk, held back while looking one chunk ahead
+	framing    framing  // decided when the headers go out
+	sent       int64    // body bytes accepted so far (HEAD: not written)
+	closeAfter bool     // the connection closes after this response
+	err        error    // the first write error: the client is gone
 
 	closing func() bool // step07: the server is shutting down (shutdown.go); nil: never
 }
@@ -98,7 +110,7 @@ func (r *response) serve(app App, environ Environ) (keepAlive bool) {
 		if p := recover(); p != nil {
 			r.fail(p)
 		}
-		r.finished = true
+		r.phase = finished
 		keepAlive = !r.closeAfter && r.err == nil
 	}()
 	body := app(environ, r.startResponse)
@@ -114,25 +126,24 @@ func (r *response) serve(app App, environ Environ) (keepAlive bool) {
 func (r *response) startResponse(status string, headers []Header, excInfo error) Write {
 	// A chunk held back by the look-ahead counts as sent: looking ahead must
 	// not change what the app sees.
-	tooLate := r.headersSent || r.held != nil
-	if excInfo != nil && tooLate {
+	if excInfo != nil && r.phase >= holding {
 		// PEP 3333: the app can no longer change the response, so its error
 		// goes on up; the server then cuts the connection.
 		panic(excInfo)
 	}
-	if excInfo == nil && r.started {
+	if excInfo == nil && r.phase != waiting {
 		panic(errors.New("start_response: headers already set; only a call with excInfo may replace them (PEP 3333)"))
 	}
-	// Store first, check second (PEP 3333): once a check has failed, the app
-	// can only call again with excInfo.
-	r.started, r.headersOK = true, false
+	// Store first, check second (PEP 3333): once a check has failed, the
+	// phase stays refused and the app can only call again with excInfo.
+	r.phase = refused
 	r.status, r.headers, r.length = status, slices.Clone(headers), -1
 	mustBeValidStatus(status)
 	for _, h := range headers {
 		mustBeValidHeader(h)
 	}
 	r.length = mustParseContentLength(headers)
-	r.headersOK = true
+	r.phase = ready
 	return r.write
 }
 
@@ -215,10 +226,10 @@ func mustParseContentLength(headers []Header) int64 {
 // have called start_response, and its status and headers must have passed
 // (an app that recovered from the check's panic must not get them sent).
 func (r *response) mustHaveHeaders() {
-	switch {
-	case !r.started:
+	switch r.phase {
+	case waiting:
 		panic(errors.New("write() before start_response()")) // wsgiref's words
-	case !r.headersOK:
+	case refused:
 		panic(errors.New("start_response: its status and headers were refused; call it again with excInfo (PEP 3333)"))
 	}
 }
@@ -226,7 +237,7 @@ func (r *response) mustHaveHeaders() {
 // write is the write() callable start_response returns: PEP 3333's legacy
 // way to send body bytes before returning the body.
 func (r *response) write(data []byte) error {
-	if r.finished {
+	if r.phase == finished {
 		return errors.New("write() after the response ended")
 	}
 	r.mustHaveHeaders()
@@ -261,8 +272,8 @@ func (r *response) sendBody(body iter.Seq[[]byte]) {
 		switch {
 		case len(chunk) == 0:
 			// Nothing to send, and no reason yet to send the headers.
-		case !r.headersSent && r.held == nil && r.length < 0 && !bodyless(r.status):
-			r.held = chunk
+		case r.phase == ready && r.length < 0 && !bodyless(r.status):
+			r.phase, r.held = holding, chunk
 		default:
 			r.sendHeld(-1) // a second chunk: the length stays unknown
 			r.writeBody(chunk)
@@ -277,20 +288,21 @@ func (r *response) sendBody(body iter.Seq[[]byte]) {
 // sendHeld sends the chunk the look-ahead holds, if any, headers first.
 // length is the whole body's length if the body ended with it, else -1.
 func (r *response) sendHeld(length int64) {
-	if r.held == nil {
+	if r.phase != holding {
 		return
 	}
 	chunk := r.held
 	r.held = nil
-	r.sendHeaders(length)
+	r.sendHeaders(length) // moves the phase on to sending
 	r.writeBody(chunk)
 }
 
 // stopped reports that no more of the body is wanted: the client is gone,
-// the app overran its Content-Length, or no body bytes may follow the
-// headers (HEAD, 204, 304). sendBody then leaves its range loop.
+// or the phase is noMoreBody (no body bytes may follow the headers of a
+// HEAD, 1xx, 204 or 304 response, or the app overran its Content-Length).
+// sendBody then leaves its range loop.
 func (r *response) stopped() bool {
-	return r.err != nil || r.full || r.headersSent && (r.isHead || r.framing == noBody)
+	return r.err != nil || r.phase >= noMoreBody
 }
 
 // bodyless reports the statuses that never have a body (RFC 9110 §6.4.1).
@@ -352,7 +364,12 @@ func (r *response) sendHeaders(knownLength int64) {
 		w.WriteString("Connection: close\r\n")
 	}
 	w.WriteString("\r\n")
-	r.headersSent = true
+	r.phase = sending
+	if r.isHead || r.framing == noBody {
+		// The chunk that brought the headers out is still counted (and a
+		// 1xx/204/304 one logged) by writeBody; nothing after it is asked for.
+		r.phase = noMoreBody
+	}
 }
 
 func (r *response) hasHeader(name string) bool {
@@ -371,7 +388,7 @@ func writeLatin1(w *bufio.Writer, s string) {
 // writeBody sends one non-empty piece of the body, headers first if they
 // are still waiting, and flushes it.
 func (r *response) writeBody(data []byte) {
-	if !r.headersSent {
+	if r.phase < sending {
 		r.sendHeaders(-1)
 	}
 	if r.length >= 0 && r.sent+int64(len(data)) > r.length {
@@ -380,7 +397,7 @@ func (r *response) writeBody(data []byte) {
 		keep := r.length - r.sent
 		r.logf("the body is longer than its Content-Length %d: %d bytes dropped, body stopped",
 			r.length, int64(len(data))-keep)
-		data, r.full = data[:keep], true
+		data, r.phase = data[:keep], noMoreBody
 	}
 	r.sent += int64(len(data))
 	switch {
@@ -404,11 +421,11 @@ func (r *response) writeBody(data []byte) {
 
 // finish completes a body that ran to its end.
 func (r *response) finish() {
-	if !r.started {
+	if r.phase == waiting {
 		panic(errors.New("the application never called start_response()"))
 	}
 	r.mustHaveHeaders()
-	if !r.headersSent {
+	if r.phase < sending {
 		r.sendHeaders(0) // not one non-empty chunk: the body is empty (PEP 3333)
 	}
 	switch {
@@ -435,14 +452,14 @@ func (r *response) fail(p any) {
 	value, stack := p, debug.Stack()
 	r.closeAfter = true
 	switch _, broken := value.(brokenInput); {
-	case r.input.Err() != nil && !r.headersSent:
+	case r.input.Err() != nil && r.phase < sending:
 		// The request body broke (see sendHeaders), and perhaps the app
 		// panicked because of it: the client's error is the answer.
 		if !broken {
 			r.logf("panic: %v\n%s", value, stack)
 		}
-		r.w.Write(errorResponse(r.input.Err()))
-	case r.headersSent || r.held != nil:
+		r.w.Write(errorResponse(r.input.Err(), r.isHead, r.now()))
+	case r.phase >= holding:
 		r.logf("panic after the headers were sent; closing the connection: %v\n%s", value, stack)
 		r.sendHeld(-1) // the held chunk was due before the panic: as if never held
 	default:

@@ -554,7 +554,7 @@ func TestBrokenRequestBodyIsAnswered(t *testing.T) {
 			var wire bytes.Buffer
 			req := &Request{Method: "POST", Target: "/", Proto: "HTTP/1.1"}
 			keepAlive := newResponse(bufio.NewWriter(&wire), req, broken, io.Discard, fixedNow).serve(tt.app, Environ{})
-			want := "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 30\r\nConnection: close\r\n\r\nchunk size must be hex digits\n"
+			want := "HTTP/1.1 400 Bad Request\r\n" + dateServer + "Content-Type: text/plain; charset=utf-8\r\nContent-Length: 30\r\nConnection: close\r\n\r\nchunk size must be hex digits\n"
 			if diff := cmp.Diff(lines(want), lines(wire.String())); diff != "" || keepAlive {
 				t.Errorf("keepAlive %v, wire (-want +got):\n%s", keepAlive, diff)
 			}

@@ -11,6 +11,16 @@ import (
 	"time"
 )
 
+// worstCasePerConnection is the most memory, in bytes, one connection can
+// make this server hold; the README states it, and a test checks the
+// number. It leaves out Go's own overhead and what the app itself keeps.
+// (Step 05's log kept two copies of each exchange; this server has no such
+// log, so nothing else is copied.)
+const worstCasePerConnection = 2*4096 + // the bufio.Reader's and bufio.Writer's buffers
+	4*(maxRequestLine+maxHeaderBytes) + // the head: as read, as Fields, and in the environ, where a byte may take two
+	maxTrailerBytes + // the trailer fields of a chunked body
+	maxBodyBytes // the body, if the app reads all of it into memory
+
 // Server runs a WSGI application behind a raw TCP socket. It logs nothing
 // but problems (to Errors): the access log is middleware (accesslog.go).
 type Server struct {
@@ -100,7 +110,8 @@ func (s *Server) handle(conn net.Conn) {
 		}
 		keepAlive := false
 		if err != nil {
-			writeError(bw, err)
+			// A HEAD refused for a bad header still gets no body.
+			writeError(bw, err, req != nil && req.Method == "HEAD")
 		} else {
 			keepAlive = s.respond(req, br, local, remote, bw)
 		}
@@ -114,16 +125,17 @@ func (s *Server) handle(conn net.Conn) {
 // respond turns one parsed request into the environ, runs the app and
 // sends its response. It reports whether the connection may carry another.
 func (s *Server) respond(req *Request, br *bufio.Reader, local, remote net.Addr, bw *bufio.Writer) bool {
+	isHead := req.Method == "HEAD"
 	// An interim "100 Continue" goes out through bw, which flushes it.
 	input, err := newBody(req, br, bw)
 	if err != nil {
-		writeError(bw, err) // framing we refuse: the app never runs
+		writeError(bw, err, isHead) // framing we refuse: the app never runs
 		return false
 	}
 	errs := cmp.Or[io.Writer](s.Errors, os.Stderr)
 	environ, err := buildEnviron(req, local, remote, input, errs)
 	if err != nil {
-		writeError(bw, err)
+		writeError(bw, err, isHead)
 		return false
 	}
 	resp := newResponse(bw, req, input, errs, time.Now)
@@ -134,14 +146,16 @@ func (s *Server) respond(req *Request, br *bufio.Reader, local, remote net.Addr,
 }
 
 // writeError answers a request we refuse; the connection then closes.
-func writeError(bw *bufio.Writer, err error) {
-	bw.Write(errorResponse(err))
+func writeError(bw *bufio.Writer, err error, isHead bool) {
+	bw.Write(errorResponse(err, isHead, time.Now()))
 	bw.Flush()
 }
 
 // errorResponse turns a refused request into a full HTTP answer: a status
-// line, headers and a one-line reason. Never a bare body, never silence.
-func errorResponse(err error) []byte {
+// line, Date and Server like every response, and a one-line reason. Never a
+// bare body, never silence. A HEAD gets the same head and no body
+// (RFC 9110 §9.3.2), its Content-Length still saying what GET would get.
+func errorResponse(err error, isHead bool, now time.Time) []byte {
 	code, text := 400, err.Error() // a body cut short, or a broken connection the client will never read
 	var refused *statusError
 	var netErr net.Error
@@ -151,12 +165,18 @@ func errorResponse(err error) []byte {
 	case errors.As(err, &netErr) && netErr.Timeout():
 		code, text = 408, "the request did not arrive in time"
 	}
+	body := text + "\n"
+	if isHead {
+		body = ""
+	}
 	return fmt.Appendf(nil, "HTTP/1.1 %d %s\r\n"+
+		"Date: %s\r\n"+
+		"Server: %s\r\n"+
 		"Content-Type: text/plain; charset=utf-8\r\n"+
 		"Content-Length: %d\r\n"+
 		"Connection: close\r\n"+
 		"\r\n"+
-		"%s\n", code, reasonPhrase(code), len(text)+1, text)
+		"%s", code, reasonPhrase(code), now.UTC().Format(imfFixdate), serverSoftware, len(text)+1, body)
 }
 
 // timedWriter gives every write to the client a deadline of its own. A

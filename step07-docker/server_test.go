@@ -3,11 +3,14 @@ package main
 import (
 	"bufio"
 	"errors"
+	"fmt"
 	"io"
 	"iter"
 	"net"
 	"net/http"
+	"os"
 	"regexp"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -258,7 +261,7 @@ func TestBodyCleanupRunsOverTheNetwork(t *testing.T) {
 // body's cleanup runs while the client is still connected.
 func TestClientThatNeverReadsIsCutLoose(t *testing.T) {
 	e := &events{done: make(chan struct{})}
-	server := &Server{App: trackedApp(e), Errors: io.Discard, WriteTimeout: 100 * time.Millisecond}
+	server := &Server{App: trackedApp(e), Errors: io.Discard, ReadTimeout: time.Hour, WriteTimeout: 100 * time.Millisecond}
 	addr := transcript.Start(t, server.Serve)
 	conn := transcript.Dial(t, addr)
 	io.WriteString(conn, "GET /endless HTTP/1.1\r\nHost: x\r\n\r\n")
@@ -357,5 +360,64 @@ func TestServerSurvivesBadInput(t *testing.T) {
 			}
 			stillServing(t)
 		})
+	}
+}
+
+// heapInUse is the heap the whole process holds right now, after a GC.
+func heapInUse() int64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return int64(m.HeapInuse)
+}
+
+// TestOneConnectionCannotGrowTheServer sends, on one connection, a chunked
+// body of one-byte chunks that each carry 4 KiB of extension, 32 MiB in
+// all: the body limit (1 MiB of data) is never reached. The app reads the
+// heap once it has read the body, or the body was refused, while the
+// server still holds everything it kept of the request.
+func TestOneConnectionCannotGrowTheServer(t *testing.T) {
+	heap := make(chan int64, 1)
+	app := func(environ Environ, startResponse StartResponse) iter.Seq[[]byte] {
+		io.Copy(io.Discard, environ["wsgi.input"].(io.Reader))
+		heap <- heapInUse()
+		startResponse("200 OK", nil, nil)
+		return func(yield func([]byte) bool) {}
+	}
+	addr := transcript.Start(t, (&Server{App: app, Errors: io.Discard, ReadTimeout: time.Hour}).Serve)
+	chunk := []byte("1;" + strings.Repeat("e", maxChunkLineBytes-len("1;\r\n")) + "\r\nz\r\n")
+	const sent = 32 << 20
+	before := heapInUse()
+	conn := transcript.Dial(t, addr)
+	go func() {
+		io.WriteString(conn, "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n")
+		for n := 0; n < sent; n += len(chunk) {
+			if _, err := conn.Write(chunk); err != nil {
+				return // the server refused the body and hung up
+			}
+		}
+		io.WriteString(conn, "0\r\n\r\n")
+	}()
+	var grown int64
+	select {
+	case h := <-heap:
+		grown = h - before
+	case <-time.After(time.Minute):
+		t.Fatal("the app never finished reading the body")
+	}
+	t.Logf("sent up to %d bytes; the heap grew by %d bytes (worst case %d)", sent, grown, worstCasePerConnection)
+	if grown > worstCasePerConnection {
+		t.Errorf("the heap grew by %d bytes for one connection; want at most %d (worstCasePerConnection)", grown, worstCasePerConnection)
+	}
+}
+
+// The README states worstCasePerConnection, to the byte.
+func TestREADMEStatesTheWorstCase(t *testing.T) {
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := fmt.Sprintf("= %d bytes", worstCasePerConnection); !strings.Contains(string(readme), want) {
+		t.Errorf("README.md does not say %q (worstCasePerConnection)", want)
 	}
 }

@@ -27,9 +27,9 @@ import (
 type connState int
 
 const (
-	unknown   connState = iota // not tracked (yet)
-	waiting                    // no byte of the next request has arrived yet
-	answering                  // a request is being read or answered
+	untracked connState = iota // not tracked (yet)
+	idle                       // no byte of the next request has arrived yet
+	busy                       // a request is being read or answered
 	cut                        // Shutdown closed it while it was waiting
 )
 
@@ -54,20 +54,20 @@ func (s *Server) forget(conn net.Conn) {
 // waitingFor marks conn as waiting for its next request. It reports false
 // once shutdown has begun: handle then closes the connection.
 func (s *Server) waitingFor(conn net.Conn) bool {
-	return s.setState(conn, waiting)
+	return s.setState(conn, idle)
 }
 
 // answering marks conn as busy with a request whose first byte has come.
 // It reports false when shutdown closed the connection in the meantime.
 func (s *Server) answering(conn net.Conn) bool {
-	return s.setState(conn, answering)
+	return s.setState(conn, busy)
 }
 
 func (s *Server) setState(conn net.Conn, state connState) bool {
 	t := &s.conns
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.conns[conn] == cut || t.draining && state == waiting {
+	if t.conns[conn] == cut || t.draining && state == idle {
 		return false
 	}
 	if t.conns == nil {
@@ -96,7 +96,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	t.draining = true
 	t.idle = make(chan struct{})
 	for conn, state := range t.conns {
-		if state == waiting {
+		if state == idle {
 			t.conns[conn] = cut
 			conn.Close() // its handle sees the error, and forgets it
 		}
