@@ -32,6 +32,8 @@ type Field struct{ Name, Value string }
 // statusError is a request the server refuses. The server answers it with
 // a full response (status line, Content-Type text/plain; charset=utf-8,
 // Content-Length, Connection: close, one-line body = Text + "\n") and closes.
+// Once the head is parsed, an Accept that asks for JSON gets the error
+// pages' JSON instead (errorResponse, server.go).
 type statusError struct {
 	Code int    // 400, 413, 414, 431, 501, 505 ...
 	Text string // one line for the body, e.g. "header field name contains a space"

@@ -57,6 +57,7 @@ const (
 // response is one response in the making; the server makes one per request.
 type response struct {
 	w      *bufio.Writer
+	req    *Request         // the head: its Accept shapes the answer if the body breaks
 	input  *body            // wsgi.input: if it broke, its error is the answer
 	errors io.Writer        // wsgi.errors: where problems are logged
 	now    func() time.Time // the clock for the Date header
@@ -78,7 +79,7 @@ type response struct {
 // request's body; problems go to errors (its wsgi.errors); now stamps Date.
 func newResponse(w *bufio.Writer, req *Request, input *body, errors io.Writer, now func() time.Time) *response {
 	return &response{
-		w: w, input: input, errors: errors, now: now, proto: req.Proto,
+		w: w, req: req, input: input, errors: errors, now: now, proto: req.Proto,
 		isHead: req.Method == "HEAD",
 		length: -1,
 		// This server keeps only HTTP/1.1 connections alive, and a client
@@ -453,7 +454,7 @@ func (r *response) fail(p any) {
 		if !broken {
 			r.logf("panic: %v\n%s", value, stack)
 		}
-		r.w.Write(errorResponse(r.input.Err(), r.isHead, r.now()))
+		r.w.Write(errorResponse(r.input.Err(), r.isHead, acceptsJSON(r.req), r.now()))
 	case r.phase >= holding:
 		r.logf("panic after the headers were sent; closing the connection: %v\n%s", value, stack)
 		r.sendHeld(-1) // the held chunk was due before the panic: as if never held

@@ -118,16 +118,9 @@ func errorPage(code int, message, detail string) App {
 	return func(environ Environ, startResponse StartResponse) iter.Seq[[]byte] {
 		var contentType string
 		var body []byte
-		if wantsJSON(environ) {
-			contentType = "application/json"
-			page := struct {
-				Status  int    `json:"status"`
-				Error   string `json:"error"`
-				Message string `json:"message"`
-				Detail  string `json:"detail,omitempty"`
-			}{code, reasonPhrase(code), message, detail}
-			body, _ = json.Marshal(page) // cannot fail: ints and strings
-			body = append(body, '\n')
+		accept, _ := environ["HTTP_ACCEPT"].(string)
+		if wantsJSON(accept) {
+			contentType, body = "application/json", errorJSON(code, message, detail)
 		} else {
 			contentType = "text/html; charset=utf-8"
 			title := html.EscapeString(statusLine(code))
@@ -146,12 +139,27 @@ func errorPage(code int, message, detail string) App {
 	}
 }
 
-// wantsJSON is the error pages' whole content negotiation: JSON when the
-// Accept header names a JSON type and does not name text/html. A browser
-// (text/html first), curl (*/*) and a missing Accept get HTML. Quality
-// values are not weighed: this is a page about an error, not a resource.
-func wantsJSON(environ Environ) bool {
-	accept, _ := environ["HTTP_ACCEPT"].(string)
+// errorJSON is the JSON body of an error page. The server's own refusals
+// (errorResponse, server.go) use it too: a client that asked for JSON
+// meets one shape, whoever answers.
+func errorJSON(code int, message, detail string) []byte {
+	page := struct {
+		Status  int    `json:"status"`
+		Error   string `json:"error"`
+		Message string `json:"message"`
+		Detail  string `json:"detail,omitempty"`
+	}{code, reasonPhrase(code), message, detail}
+	body, _ := json.Marshal(page) // cannot fail: ints and strings
+	return append(body, '\n')
+}
+
+// wantsJSON is the whole content negotiation of every error answer, the
+// framework's pages and the server's refusals alike: JSON when the Accept
+// header names a JSON type and does not name text/html. A browser
+// (text/html first), curl (*/*) and a missing Accept do not get JSON.
+// Quality values are not weighed: this is a page about an error, not a
+// resource.
+func wantsJSON(accept string) bool {
 	accept = strings.ToLower(accept)
 	return (strings.Contains(accept, "application/json") || strings.Contains(accept, "+json")) &&
 		!strings.Contains(accept, "text/html")

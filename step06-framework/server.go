@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"strings"
 	"time"
 )
 
@@ -98,8 +99,11 @@ func (s *Server) handle(conn net.Conn) {
 		}
 		keepAlive := false
 		if err != nil {
-			// A HEAD refused for a bad header still gets no body.
-			writeError(bw, err, req != nil && req.Method == "HEAD")
+			// A head we refuse is not a request we understood: it may have
+			// been cut off before its Accept line, or be refused for a
+			// field line. There is nothing to negotiate, so the answer is
+			// plain text. A HEAD refused for a bad header still gets no body.
+			writeError(bw, err, req != nil && req.Method == "HEAD", false)
 		} else {
 			keepAlive = s.respond(req, br, local, remote, bw)
 		}
@@ -117,13 +121,13 @@ func (s *Server) respond(req *Request, br *bufio.Reader, local, remote net.Addr,
 	// An interim "100 Continue" goes out through bw, which flushes it.
 	input, err := newBody(req, br, bw)
 	if err != nil {
-		writeError(bw, err, isHead) // framing we refuse: the app never runs
+		writeError(bw, err, isHead, acceptsJSON(req)) // framing we refuse: the app never runs
 		return false
 	}
 	errs := cmp.Or[io.Writer](s.Errors, os.Stderr)
 	environ, err := buildEnviron(req, local, remote, input, errs)
 	if err != nil {
-		writeError(bw, err, isHead)
+		writeError(bw, err, isHead, acceptsJSON(req))
 		return false
 	}
 	keepAlive := newResponse(bw, req, input, errs, time.Now).serve(s.App, environ)
@@ -132,16 +136,31 @@ func (s *Server) respond(req *Request, br *bufio.Reader, local, remote net.Addr,
 }
 
 // writeError answers a request we refuse; the connection then closes.
-func writeError(bw *bufio.Writer, err error, isHead bool) {
-	bw.Write(errorResponse(err, isHead, time.Now()))
+func writeError(bw *bufio.Writer, err error, isHead, asJSON bool) {
+	bw.Write(errorResponse(err, isHead, asJSON, time.Now()))
 	bw.Flush()
+}
+
+// acceptsJSON asks the error pages' question (wantsJSON, responses.go) of a
+// parsed head: its Accept lines joined with commas, as in HTTP_ACCEPT.
+// It runs only on the way to an error answer, never for a good request.
+func acceptsJSON(req *Request) bool {
+	var accept []string
+	for _, f := range req.Fields {
+		if strings.EqualFold(f.Name, "Accept") {
+			accept = append(accept, f.Value)
+		}
+	}
+	return wantsJSON(strings.Join(accept, ","))
 }
 
 // errorResponse turns a refused request into a full HTTP answer: a status
 // line, Date and Server like every response, and a one-line reason. Never a
-// bare body, never silence. A HEAD gets the same head and no body
-// (RFC 9110 §9.3.2), its Content-Length still saying what GET would get.
-func errorResponse(err error, isHead bool, now time.Time) []byte {
+// bare body, never silence. The reason is plain text, or with asJSON the
+// error pages' JSON (errorJSON, responses.go). A HEAD gets the same head
+// and no body (RFC 9110 §9.3.2), its Content-Length still saying what GET
+// would get.
+func errorResponse(err error, isHead, asJSON bool, now time.Time) []byte {
 	code, text := 400, err.Error() // a body cut short, or a broken connection the client will never read
 	var refused *statusError
 	var netErr net.Error
@@ -151,18 +170,21 @@ func errorResponse(err error, isHead bool, now time.Time) []byte {
 	case errors.As(err, &netErr) && netErr.Timeout():
 		code, text = 408, "the request did not arrive in time"
 	}
-	body := text + "\n"
-	if isHead {
-		body = ""
+	contentType, body := "text/plain; charset=utf-8", []byte(text+"\n")
+	if asJSON {
+		contentType, body = "application/json", errorJSON(code, text, "")
 	}
-	return fmt.Appendf(nil, "HTTP/1.1 %d %s\r\n"+
+	head := fmt.Appendf(nil, "HTTP/1.1 %d %s\r\n"+
 		"Date: %s\r\n"+
 		"Server: %s\r\n"+
-		"Content-Type: text/plain; charset=utf-8\r\n"+
+		"Content-Type: %s\r\n"+
 		"Content-Length: %d\r\n"+
 		"Connection: close\r\n"+
-		"\r\n"+
-		"%s", code, reasonPhrase(code), now.UTC().Format(imfFixdate), serverSoftware, len(text)+1, body)
+		"\r\n", code, reasonPhrase(code), now.UTC().Format(imfFixdate), serverSoftware, contentType, len(body))
+	if isHead {
+		return head
+	}
+	return append(head, body...)
 }
 
 // timedWriter gives every write to the client a deadline of its own. A

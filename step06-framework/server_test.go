@@ -363,6 +363,72 @@ func TestServerSurvivesBadInput(t *testing.T) {
 	}
 }
 
+// The server's own answers to a request whose head it parsed (a framing
+// it refuses, a body that breaks while the app reads it) follow the
+// client's Accept by the error pages' rule, and a JSON answer is the very
+// body ErrorPage makes. A head it refuses is plain text whatever it asks.
+func TestServerRefusalsFollowAccept(t *testing.T) {
+	readsItsBody := func(environ Environ, startResponse StartResponse) iter.Seq[[]byte] {
+		io.Copy(io.Discard, environ["wsgi.input"].(io.Reader))
+		return PlainTextResponse("read it all")(environ, startResponse)
+	}
+	addr := transcript.Start(t, (&Server{App: readsItsBody, Errors: io.Discard, ReadTimeout: time.Hour}).Serve)
+	refusals := []struct {
+		name, head, body string // head: the request line and fields, Accept still to come
+		code             int
+		text             string
+		negotiated       bool // false: the head itself is refused
+	}{
+		{"a declared body over the limit", "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2000000\r\n", "",
+			413, "request body is larger than 1048576 bytes", true},
+		{"a transfer coding it lacks", "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n", "0\r\n\r\n",
+			501, `transfer coding "gzip" is not implemented`, true},
+		{"a bad chunk size, read by the app", "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n", "zz\r\n",
+			400, "chunk size must be hex digits", true},
+		{"a head without Host", "GET / HTTP/1.1\r\n", "",
+			400, "missing Host header", false},
+	}
+	accepts := []struct {
+		lines    []string // Accept field lines, in order
+		wantJSON bool
+	}{
+		{nil, false},
+		{[]string{"*/*"}, false},
+		{[]string{"application/json"}, true},
+		{[]string{"application/problem+json"}, true},
+		{[]string{"text/html,application/json"}, false},
+		{[]string{"text/plain", "Application/JSON"}, true}, // two lines, read as one list
+		{[]string{"application/json", "text/html"}, false},
+	}
+	for _, r := range refusals {
+		for _, a := range accepts {
+			t.Run(fmt.Sprintf("%s, Accept %q", r.name, a.lines), func(t *testing.T) {
+				request := r.head
+				for _, line := range a.lines {
+					request += "Accept: " + line + "\r\n"
+				}
+				got, err := exchange(addr, request+"\r\n"+r.body)
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp, err := http.ReadResponse(bufio.NewReader(strings.NewReader(got)), nil)
+				if err != nil {
+					t.Fatalf("%q: %v", got, err)
+				}
+				body, _ := io.ReadAll(resp.Body)
+				wantType, wantBody := "text/plain; charset=utf-8", r.text+"\n"
+				if a.wantJSON && r.negotiated {
+					_, headers, page, _, _ := callApp(ErrorPage(r.code, r.text), Environ{"HTTP_ACCEPT": "application/json"})
+					wantType, wantBody = headers[0].Value, string(page)
+				}
+				if diff := cmp.Diff([]any{r.code, wantType, wantBody}, []any{resp.StatusCode, resp.Header.Get("Content-Type"), string(body)}); diff != "" {
+					t.Errorf("status, Content-Type, body (-want +got):\n%s", diff)
+				}
+			})
+		}
+	}
+}
+
 // heapInUse is the heap the whole process holds right now, after a GC.
 func heapInUse() int64 {
 	runtime.GC()
