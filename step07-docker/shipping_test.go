@@ -11,6 +11,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -187,7 +189,7 @@ func TestHealthcheckProbe(t *testing.T) {
 	}
 	// A 503 (a server shutting down) is unhealthy too.
 	draining := withMiddleware(addShippingRoutes(routes(), func() bool { return true }).App, nil, false, fixedID)
-	unhealthy := transcript.Start(t, (&Server{App: draining, Errors: io.Discard, ReadTimeout: time.Hour}).Serve)
+	unhealthy := transcript.Start(t, (&Server{App: draining, Errors: io.Discard, HeaderTimeout: time.Hour, BodyTimeout: time.Hour}).Serve)
 	if err := probe(unhealthy); err == nil || !strings.Contains(err.Error(), "503") {
 		t.Errorf("probe of a server answering 503 = %v, want an error naming the 503", err)
 	}
@@ -213,8 +215,52 @@ func TestRunHealthcheckFlag(t *testing.T) {
 	}
 }
 
+// Each read timeout covers its own part of a request: the header timeout
+// the head (and a new connection's wait for it), the body timeout the
+// whole body, from the end of the head. The timeout a row is about is
+// 200ms and the other one an hour, so only the deadline under test can
+// fire; a client "stalls" by pausing 400ms, longer than the short one.
+func TestHeaderAndBodyTimeouts(t *testing.T) {
+	const short, pause = 200 * time.Millisecond, 400 * time.Millisecond
+	const timedOut, ok = "HTTP/1.1 408 Request Timeout", "HTTP/1.1 200 OK"
+	headTimed := transcript.Start(t, (&Server{App: demo, Errors: io.Discard, HeaderTimeout: short, BodyTimeout: time.Hour, IdleTimeout: time.Hour}).Serve)
+	bodyTimed := transcript.Start(t, (&Server{App: demo, Errors: io.Discard, HeaderTimeout: time.Hour, BodyTimeout: short, IdleTimeout: time.Hour}).Serve)
+	const post = "POST /environ HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nConnection: close\r\n\r\n"
+	tests := []struct {
+		name  string
+		addr  string
+		parts []string // sent one after another, with a pause between two
+		want  []string // the status lines that come back
+	}{
+		{"a connection that sends nothing: the header timeout", headTimed, nil, []string{timedOut}},
+		{"a head that stalls: the header timeout", headTimed, []string{"GET / HTTP/1.1\r\nHost: x\r\n"}, []string{timedOut}},
+		{"a kept-alive connection's second head that stalls: the header timeout", headTimed,
+			[]string{"GET / HTTP/1.1\r\nHost: x\r\n\r\nGET / HT"}, []string{ok, timedOut}},
+		{"a body that stalls: the body timeout", bodyTimed, []string{post + "hel"}, []string{timedOut}},
+		{"a body that comes after the header timeout: answered", headTimed, []string{post, "hello"}, []string{ok}},
+		{"a head that takes longer than the body timeout: answered", bodyTimed,
+			[]string{"POST /environ HTTP/1.1\r\nHost: x\r\n", "Content-Length: 5\r\nConnection: close\r\n\r\nhello"}, []string{ok}},
+	}
+	statusLine := regexp.MustCompile(`HTTP/1\.1 \d{3} [^\r]*`) // "Hello, World!" ends without a line end
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			conn := transcript.Dial(t, tt.addr)
+			for i, part := range tt.parts {
+				if i > 0 {
+					time.Sleep(pause)
+				}
+				io.WriteString(conn, part)
+			}
+			all, err := io.ReadAll(conn) // every row ends with the server closing
+			if got := statusLine.FindAllString(string(all), -1); !slices.Equal(got, tt.want) {
+				t.Errorf("got status lines %q (%v), want %q; all:\n%s", got, err, tt.want, all)
+			}
+		})
+	}
+}
+
 func TestOverCapSlotIsFreedWhenAConnectionCloses(t *testing.T) {
-	srv := &Server{App: demo, Errors: io.Discard, ReadTimeout: time.Hour}
+	srv := &Server{App: demo, Errors: io.Discard, HeaderTimeout: time.Hour, BodyTimeout: time.Hour}
 	addr := transcript.Start(t, func(ln net.Listener) error { return srv.Serve(limitConns(ln, 1)) })
 	holder := transcript.Dial(t, addr)
 	if status := request(t, holder, "GET /sized HTTP/1.1\r\nHost: x\r\n\r\n"); status != "HTTP/1.1 200 OK\r\n" {
@@ -254,7 +300,7 @@ func blockingApp(entered chan<- struct{}, release <-chan struct{}) App {
 
 func TestShutdownClosesIdleAndLetsInFlightFinish(t *testing.T) {
 	entered, release := make(chan struct{}, 1), make(chan struct{})
-	srv := &Server{App: blockingApp(entered, release), Errors: io.Discard, ReadTimeout: time.Hour, IdleTimeout: time.Hour}
+	srv := &Server{App: blockingApp(entered, release), Errors: io.Discard, HeaderTimeout: time.Hour, BodyTimeout: time.Hour, IdleTimeout: time.Hour}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -303,7 +349,7 @@ func TestShutdownClosesIdleAndLetsInFlightFinish(t *testing.T) {
 func TestShutdownDeadlineCutsWhatIsLeft(t *testing.T) {
 	entered, release := make(chan struct{}, 1), make(chan struct{})
 	defer close(release)
-	srv := &Server{App: blockingApp(entered, release), Errors: io.Discard, ReadTimeout: time.Hour}
+	srv := &Server{App: blockingApp(entered, release), Errors: io.Discard, HeaderTimeout: time.Hour, BodyTimeout: time.Hour}
 	addr := transcript.Start(t, srv.Serve)
 	busy := transcript.Dial(t, addr)
 	io.WriteString(busy, "GET /block HTTP/1.1\r\nHost: x\r\n\r\n")
