@@ -8,6 +8,7 @@ import (
 	"io"
 	"iter"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -410,5 +411,116 @@ func TestSIGTERMFinishesTheSlowRequestAndExitsZero(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Error("the server did not exit within 10s of SIGTERM")
+	}
+}
+
+// The README's console output that no transcript makes is checked against
+// the program instead: each block under a "<!-- checked: NAME -->" line.
+// readmeBlock returns the lines of block NAME.
+func readmeBlock(t *testing.T, name string) []string {
+	t.Helper()
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	blocks := regexp.MustCompile("(?s)<!-- checked: "+regexp.QuoteMeta(name)+" -->\n```[a-z]*\n(.*?)```\n").FindAllSubmatch(readme, -1)
+	if len(blocks) != 1 {
+		t.Fatalf("README.md has %d blocks under <!-- checked: %s -->, want 1", len(blocks), name)
+	}
+	return strings.Split(strings.TrimSuffix(string(blocks[0][1]), "\n"), "\n")
+}
+
+// outputOf finds the command in a console block that starts with prefix
+// ("$ " left out) and returns it, without its # comment, and the lines it
+// prints: those up to the next command.
+func outputOf(t *testing.T, block []string, prefix string) (command string, output []string) {
+	t.Helper()
+	for i, line := range block {
+		if !strings.HasPrefix(line, "$ "+prefix) {
+			continue
+		}
+		command, _, _ = strings.Cut(strings.TrimPrefix(line, "$ "), "  #")
+		for _, out := range block[i+1:] {
+			if strings.HasPrefix(out, "$ ") {
+				break
+			}
+			output = append(output, out)
+		}
+		return strings.TrimSpace(command), output
+	}
+	t.Fatalf("README.md's block has no command %q:\n%s", "$ "+prefix, strings.Join(block, "\n"))
+	return "", nil
+}
+
+// waitForLines polls out until it holds n lines (bounded, so that a
+// server that prints nothing fails the test instead of hanging it).
+func waitForLines(t *testing.T, out *lockedBuffer, n int) []string {
+	t.Helper()
+	for range 1000 {
+		if lines := strings.SplitAfter(out.String(), "\n"); len(lines) > n {
+			return lines[:n]
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("after 10s the server had printed %q, want %d lines", out.String(), n)
+	return nil
+}
+
+// What changes from run to run in what run prints: the port (the README
+// shows the default, 8081) and how long the app took.
+var (
+	printedPort = regexp.MustCompile(`http://127\.0\.0\.1:\d+/`)
+	appTime     = regexp.MustCompile(` \d+µs$`)
+)
+
+func normalisePrinted(lines []string) []string {
+	var out []string
+	for _, line := range lines {
+		line = printedPort.ReplaceAllString(strings.TrimSuffix(line, "\n"), "http://127.0.0.1:8081/")
+		out = append(out, appTime.ReplaceAllString(line, " <n>µs"))
+	}
+	return out
+}
+
+// TestREADMEShowsWhatRunPrints runs the server as main does, on every
+// interface and a free port, with a fake stdout; sends GET /healthz, shuts
+// it down (the signal's context ends) and compares what it printed with
+// the README's blocks "run" (the line after `go run ./step07-docker`) and
+// "access-log", line by line.
+func TestREADMEShowsWhatRunPrints(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stdout lockedBuffer
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, []string{"-addr", ":0"}, &stdout) }()
+	url := printedPort.FindString(waitForLines(t, &stdout, 1)[0])
+	if url == "" {
+		t.Fatalf("run printed %q, want a URL", stdout.String())
+	}
+	resp, err := http.Get(url + "healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	waitForLines(t, &stdout, 2) // the access log's line is out before the shutdown begins
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("run returned %v after its context ended, want nil", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("run did not return within 10s of its context ending")
+	}
+	printed := normalisePrinted(strings.SplitAfter(strings.TrimSuffix(stdout.String(), "\n"), "\n"))
+
+	_, started := outputOf(t, readmeBlock(t, "run"), "go run ./step07-docker ")
+	if want := normalisePrinted(started); !slices.Equal(printed[:1], want) {
+		t.Errorf("run printed first %q; README.md's run block shows %q", printed[:1], want)
+	}
+	if want := normalisePrinted(readmeBlock(t, "access-log")); !slices.Equal(printed[1:], want) {
+		t.Errorf("then run printed (normalised)\n%s\nREADME.md's access-log block shows\n%s",
+			strings.Join(printed[1:], "\n"), strings.Join(want, "\n"))
 	}
 }
