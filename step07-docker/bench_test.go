@@ -70,7 +70,9 @@ func BenchmarkRouter(b *testing.B) {
 // net/http answering the same bytes is the yardstick.
 func BenchmarkGetRoot(b *testing.B) {
 	serveWith := func(app App) func(net.Listener) {
-		return func(ln net.Listener) { (&Server{App: app, ReadTimeout: time.Hour, IdleTimeout: time.Hour}).Serve(ln) }
+		return func(ln net.Listener) {
+			(&Server{App: app, HeaderTimeout: time.Hour, BodyTimeout: time.Hour, IdleTimeout: time.Hour}).Serve(ln)
+		}
 	}
 	hello := []byte("Hello, World!")
 	netHTTP := func(ln net.Listener) {

@@ -22,7 +22,7 @@ func TestBrowserShowsEachPage(t *testing.T) {
 		}
 		t.Skip("chromium not found (Debian: apt-get install chromium); the browser check is skipped")
 	}
-	addr := transcript.Start(t, (&Server{App: demo, Errors: devNull(t), ReadTimeout: time.Hour}).Serve)
+	addr := transcript.Start(t, (&Server{App: demo, Errors: devNull(t), HeaderTimeout: time.Hour, BodyTimeout: time.Hour}).Serve)
 	pages := []struct {
 		path string
 		want string // in the DOM the browser built

@@ -27,6 +27,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -121,6 +122,7 @@ func TestDockerImage(t *testing.T) {
 
 	t.Run("runs as a non-root user", func(t *testing.T) { checkNonRoot(t, id) })
 	t.Run("health check turns healthy", func(t *testing.T) { waitHealthy(t, id) })
+	t.Run("what the README shows docker run and docker ps print", func(t *testing.T) { checkREADMEDocker(t, id) })
 	t.Run("transcripts through the published port", func(t *testing.T) { replayThroughDocker(t, addr) })
 	t.Run("docker stop lets a slow request finish and exits 0", func(t *testing.T) { stopDuringSlowRequest(t, id, addr) })
 }
@@ -387,5 +389,61 @@ func stopDuringSlowRequest(t *testing.T, id, addr string) {
 	}
 	if _, err := net.DialTimeout("tcp", addr, 5*time.Second); err == nil {
 		t.Errorf("%s still accepts connections after docker stop", addr)
+	}
+}
+
+// What differs between the README's docker ps and the test's: the
+// image's name, how long the container has been up, and the published
+// port, which the README binds to 8081 on every interface (IPv4 and IPv6)
+// and the test to a free port on loopback only. So a PORTS entry is
+// reduced to its container port, once.
+var (
+	psColumns   = regexp.MustCompile(`\s{2,}`)
+	upFor       = regexp.MustCompile(`^Up (Less than a second|About a minute|About an hour|\d+ [a-z]+)`)
+	publishedOn = regexp.MustCompile(`^(0\.0\.0\.0|127\.0\.0\.1|\[::\]):\d+->`)
+)
+
+func normalisePs(lines []string) []string {
+	var out []string
+	for i, line := range lines {
+		cols := psColumns.Split(strings.TrimSpace(line), -1)
+		if i > 0 && len(cols) == 3 { // the header row stays as it is
+			cols[0] = "<image>"
+			cols[1] = upFor.ReplaceAllString(cols[1], "Up <time>")
+			var ports []string
+			for _, p := range strings.Split(cols[2], ", ") {
+				if p = publishedOn.ReplaceAllString(p, "<host>:<port>->"); !slices.Contains(ports, p) {
+					ports = append(ports, p)
+				}
+			}
+			cols[2] = strings.Join(ports, ", ")
+		}
+		out = append(out, strings.Join(cols, " | "))
+	}
+	return out
+}
+
+// checkREADMEDocker checks the README's "docker" block against the
+// running container: the line docker run prints first, and the exact
+// docker ps command's table, for this container only.
+func checkREADMEDocker(t *testing.T, id string) {
+	block := readmeBlock(t, "docker")
+	build, built := outputOf(t, block, "docker build -t ")
+	_, started := outputOf(t, block, "docker run --rm -p 8081:8081 ")
+	if logs := strings.Split(docker(t, time.Minute, "logs", id), "\n"); !slices.Equal(logs[:1], started) {
+		t.Errorf("the container printed first %q; README.md shows docker run printing %q", logs[0], started)
+	}
+	command, want := outputOf(t, block, "docker ps --format ")
+	format := regexp.MustCompile(`--format '([^']*)'`).FindStringSubmatch(command)
+	if format == nil || len(built) != 0 || len(want) != 2 {
+		t.Fatalf("README.md's docker block: want docker build with no output, then %q and a header and a row", command)
+	}
+	got := normalisePs(strings.Split(docker(t, time.Minute, "ps", "--filter", "id="+id, "--format", format[1]), "\n"))
+	if !slices.Equal(got, normalisePs(want)) {
+		t.Errorf("%s printed (normalised)\n%s\nREADME.md shows\n%s", command, strings.Join(got, "\n"), strings.Join(normalisePs(want), "\n"))
+	}
+	// The README's row names the image its docker build line tags.
+	if tag := strings.Fields(build)[3]; !strings.HasPrefix(want[1], tag+" ") {
+		t.Errorf("README.md's docker ps row %q does not name the image %q its docker build makes", want[1], tag)
 	}
 }

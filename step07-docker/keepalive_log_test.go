@@ -27,7 +27,7 @@ func TestKeepAliveLogShowsEachRequestOnce(t *testing.T) {
 		}
 		t.Run(name, func(t *testing.T) {
 			log := &lockedBuffer{}
-			s := &Server{App: withMiddleware(routes().App, log, false, fixedID), Errors: io.Discard, ReadTimeout: time.Hour}
+			s := &Server{App: withMiddleware(routes().App, log, false, fixedID), Errors: io.Discard, HeaderTimeout: time.Hour, BodyTimeout: time.Hour}
 			// Serve one connection by hand, so the test knows when its log is complete.
 			ln, err := net.Listen("tcp", "127.0.0.1:0")
 			if err != nil {

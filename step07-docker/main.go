@@ -15,7 +15,6 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
-	"time"
 )
 
 // defaultAddr is every interface: in a container, loopback is the
@@ -62,7 +61,7 @@ type settings struct {
 	quiet      bool
 	debug      bool
 	oneAtATime bool
-	shipping   // -max-conns, -shutdown-timeout, -healthcheck (config.go)
+	shipping   // -max-conns, -shutdown-timeout, the timeouts, -healthcheck (config.go)
 }
 
 // errUsage means the command line was wrong and parseArgs has already
@@ -160,7 +159,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if s.quiet {
 		accessLog = nil
 	}
-	server := &Server{ReadTimeout: 10 * time.Second, IdleTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second}
+	server := &Server{HeaderTimeout: s.header, BodyTimeout: s.body, IdleTimeout: s.idle, WriteTimeout: s.write}
 	// /healthz asks the server whether it is shutting down (healthz.go).
 	server.App = withMiddleware(addShippingRoutes(routes(), server.ShuttingDown).App, accessLog, s.debug, randomID)
 	ln = limitConns(ln, s.maxConns) // a 503 beyond the cap (limit.go)

@@ -28,8 +28,9 @@ func fixedID() string { return "fixed-id-for-tests" }
 var demo = withMiddleware(addShippingRoutes(routes(), neverShuttingDown).App, nil, false, fixedID) // step07: /healthz, /slow
 
 // newServer serves the demo app, logging nothing, as the tests need.
+// step07: readTimeout is both the head's and the body's.
 func newServer(readTimeout time.Duration) *Server {
-	return &Server{App: demo, Errors: io.Discard, ReadTimeout: readTimeout}
+	return &Server{App: demo, Errors: io.Discard, HeaderTimeout: readTimeout, BodyTimeout: readTimeout}
 }
 
 // demoOnPort8081 is the demo app with SERVER_PORT fixed to the step's
@@ -48,7 +49,7 @@ func TestTranscript(t *testing.T) {
 	// over-cap-* or shutdown-* a server in a state of its own:
 	// replayTranscripts makes them (shipping_test.go).
 	replayTranscripts(t, func() *Server {
-		return &Server{App: demoOnPort8081, Errors: devNull(t), ReadTimeout: time.Hour}
+		return &Server{App: demoOnPort8081, Errors: devNull(t), HeaderTimeout: time.Hour, BodyTimeout: time.Hour}
 	})
 }
 

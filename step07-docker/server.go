@@ -25,12 +25,13 @@ const worstCasePerConnection = 2*4096 + // the bufio.Reader's and bufio.Writer's
 // Server runs a WSGI application behind a raw TCP socket. It logs nothing
 // but problems (to Errors): the access log is middleware (accesslog.go).
 type Server struct {
-	App          App           // the application that answers every request
-	Errors       io.Writer     // wsgi.errors, shared by all connections at once; nil means os.Stderr
-	ReadTimeout  time.Duration // how long a client may take to send a request's head and body
-	IdleTimeout  time.Duration // how long a kept-alive connection may wait for its next request; 0 means 30s
-	WriteTimeout time.Duration // how long one write may wait for a client that does not read; 0 means 30s
-	conns        connTracker   // step07: every open connection, for Shutdown (shutdown.go)
+	App           App           // the application that answers every request
+	Errors        io.Writer     // wsgi.errors, shared by all connections at once; nil means os.Stderr
+	HeaderTimeout time.Duration // step07: how long a client may take to send a request's head, from its first byte; 0 means 10s
+	BodyTimeout   time.Duration // step07: how long it may take to send the whole body, once the head is in; 0 means 30s
+	IdleTimeout   time.Duration // how long a kept-alive connection may wait for its next request; 0 means 30s
+	WriteTimeout  time.Duration // how long one write may wait for a client that does not read; 0 means 30s
+	conns         connTracker   // step07: every open connection, for Shutdown (shutdown.go)
 }
 
 // Serve accepts connections until ln is closed. Each connection gets its
@@ -96,16 +97,28 @@ func (s *Server) handle(conn net.Conn) {
 			// Pipelined requests are already waiting in br.
 			conn.SetReadDeadline(time.Now().Add(cmp.Or(s.IdleTimeout, 30*time.Second)))
 		} else {
-			conn.SetReadDeadline(time.Now().Add(cmp.Or(s.ReadTimeout, 10*time.Second))) // step07: wait for the first byte too
+			conn.SetReadDeadline(time.Now().Add(cmp.Or(s.HeaderTimeout, 10*time.Second))) // step07: wait for the first byte too
 		}
-		if _, err := br.Peek(1); err != nil && !first {
+		_, peekErr := br.Peek(1)
+		if peekErr != nil && !first {
 			return // gone, or idle too long: close without a word
 		} // step07: on the first request, readRequest says what went wrong (408)
 		if !s.answering(conn) { // step07
 			return
 		}
-		conn.SetReadDeadline(time.Now().Add(cmp.Or(s.ReadTimeout, 10*time.Second)))
+		// step07: the head's time runs from its first byte. A new
+		// connection that sent none has used its time up: no fresh start.
+		if peekErr == nil {
+			conn.SetReadDeadline(time.Now().Add(cmp.Or(s.HeaderTimeout, 10*time.Second)))
+		}
 		req, err := readRequest(br)
+		// step07: the head is in; the body gets a deadline of its own. It
+		// is one deadline for the whole body, not one per read: a client
+		// that sends a byte every few seconds (a slowloris body) is cut off
+		// all the same. The price: a whole upload must fit in it (the
+		// default 30s and 1 MiB body limit ask for 35 KB/s), so a server
+		// that takes large uploads from slow clients raises it.
+		conn.SetReadDeadline(time.Now().Add(cmp.Or(s.BodyTimeout, 30*time.Second)))
 		if errors.Is(err, io.EOF) {
 			return // connected (or kept alive) and left without a request
 		}

@@ -55,7 +55,7 @@ func TestDemoKeepsTheContract(t *testing.T) {
 		defer mu.Unlock()
 		broken = append(broken, err.Message)
 	})
-	addr := transcript.Start(t, (&Server{App: app, Errors: errs, ReadTimeout: time.Hour}).Serve)
+	addr := transcript.Start(t, (&Server{App: app, Errors: errs, HeaderTimeout: time.Hour, BodyTimeout: time.Hour}).Serve)
 
 	routes := []struct{ path, panics string }{
 		{"/", ""}, {"/html", ""}, {"/json", ""}, {"/hello/w%C3%B6rld", ""}, {"/echo", ""},
@@ -142,7 +142,7 @@ func readResponse(br *bufio.Reader, method string) (string, string, error) {
 }
 
 func TestIdleKeepAliveConnectionIsClosed(t *testing.T) {
-	addr := transcript.Start(t, (&Server{App: demo, ReadTimeout: time.Hour, IdleTimeout: 50 * time.Millisecond}).Serve)
+	addr := transcript.Start(t, (&Server{App: demo, HeaderTimeout: time.Hour, BodyTimeout: time.Hour, IdleTimeout: 50 * time.Millisecond}).Serve)
 	conn := transcript.Dial(t, addr)
 	br := bufio.NewReader(conn)
 	io.WriteString(conn, "GET /sized HTTP/1.1\r\nHost: x\r\n\r\n")
@@ -236,7 +236,7 @@ func TestBodyCleanupRunsOverTheNetwork(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.path, func(t *testing.T) {
 			e := &events{done: make(chan struct{})}
-			addr := transcript.Start(t, (&Server{App: trackedApp(e), Errors: io.Discard, ReadTimeout: time.Hour}).Serve)
+			addr := transcript.Start(t, (&Server{App: trackedApp(e), Errors: io.Discard, HeaderTimeout: time.Hour, BodyTimeout: time.Hour}).Serve)
 			conn := transcript.Dial(t, addr)
 			io.WriteString(conn, "GET "+tt.path+" HTTP/1.1\r\nHost: x\r\n\r\n")
 			tt.client(conn)
@@ -261,7 +261,7 @@ func TestBodyCleanupRunsOverTheNetwork(t *testing.T) {
 // body's cleanup runs while the client is still connected.
 func TestClientThatNeverReadsIsCutLoose(t *testing.T) {
 	e := &events{done: make(chan struct{})}
-	server := &Server{App: trackedApp(e), Errors: io.Discard, ReadTimeout: time.Hour, WriteTimeout: 100 * time.Millisecond}
+	server := &Server{App: trackedApp(e), Errors: io.Discard, HeaderTimeout: time.Hour, BodyTimeout: time.Hour, WriteTimeout: 100 * time.Millisecond}
 	addr := transcript.Start(t, server.Serve)
 	conn := transcript.Dial(t, addr)
 	io.WriteString(conn, "GET /endless HTTP/1.1\r\nHost: x\r\n\r\n")
@@ -318,7 +318,7 @@ func TestServerSurvivesBadInput(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := transcript.Start(t, (&Server{App: brokenApps, Errors: io.Discard, ReadTimeout: time.Hour}).Serve)
+	addr := transcript.Start(t, (&Server{App: brokenApps, Errors: io.Discard, HeaderTimeout: time.Hour, BodyTimeout: time.Hour}).Serve)
 	stillServing := func(t *testing.T) {
 		t.Helper()
 		status, err := get(addr, 10*time.Second)
@@ -450,7 +450,7 @@ func TestOneConnectionCannotGrowTheServer(t *testing.T) {
 		startResponse("200 OK", nil, nil)
 		return func(yield func([]byte) bool) {}
 	}
-	addr := transcript.Start(t, (&Server{App: app, Errors: io.Discard, ReadTimeout: time.Hour}).Serve)
+	addr := transcript.Start(t, (&Server{App: app, Errors: io.Discard, HeaderTimeout: time.Hour, BodyTimeout: time.Hour}).Serve)
 	chunk := []byte("1;" + strings.Repeat("e", maxChunkLineBytes-len("1;\r\n")) + "\r\nz\r\n")
 	const sent = 32 << 20
 	before := heapInUse()

@@ -8,9 +8,12 @@ import (
 	"io"
 	"iter"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -187,7 +190,7 @@ func TestHealthcheckProbe(t *testing.T) {
 	}
 	// A 503 (a server shutting down) is unhealthy too.
 	draining := withMiddleware(addShippingRoutes(routes(), func() bool { return true }).App, nil, false, fixedID)
-	unhealthy := transcript.Start(t, (&Server{App: draining, Errors: io.Discard, ReadTimeout: time.Hour}).Serve)
+	unhealthy := transcript.Start(t, (&Server{App: draining, Errors: io.Discard, HeaderTimeout: time.Hour, BodyTimeout: time.Hour}).Serve)
 	if err := probe(unhealthy); err == nil || !strings.Contains(err.Error(), "503") {
 		t.Errorf("probe of a server answering 503 = %v, want an error naming the 503", err)
 	}
@@ -213,8 +216,52 @@ func TestRunHealthcheckFlag(t *testing.T) {
 	}
 }
 
+// Each read timeout covers its own part of a request: the header timeout
+// the head (and a new connection's wait for it), the body timeout the
+// whole body, from the end of the head. The timeout a row is about is
+// 200ms and the other one an hour, so only the deadline under test can
+// fire; a client "stalls" by pausing 400ms, longer than the short one.
+func TestHeaderAndBodyTimeouts(t *testing.T) {
+	const short, pause = 200 * time.Millisecond, 400 * time.Millisecond
+	const timedOut, ok = "HTTP/1.1 408 Request Timeout", "HTTP/1.1 200 OK"
+	headTimed := transcript.Start(t, (&Server{App: demo, Errors: io.Discard, HeaderTimeout: short, BodyTimeout: time.Hour, IdleTimeout: time.Hour}).Serve)
+	bodyTimed := transcript.Start(t, (&Server{App: demo, Errors: io.Discard, HeaderTimeout: time.Hour, BodyTimeout: short, IdleTimeout: time.Hour}).Serve)
+	const post = "POST /environ HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nConnection: close\r\n\r\n"
+	tests := []struct {
+		name  string
+		addr  string
+		parts []string // sent one after another, with a pause between two
+		want  []string // the status lines that come back
+	}{
+		{"a connection that sends nothing: the header timeout", headTimed, nil, []string{timedOut}},
+		{"a head that stalls: the header timeout", headTimed, []string{"GET / HTTP/1.1\r\nHost: x\r\n"}, []string{timedOut}},
+		{"a kept-alive connection's second head that stalls: the header timeout", headTimed,
+			[]string{"GET / HTTP/1.1\r\nHost: x\r\n\r\nGET / HT"}, []string{ok, timedOut}},
+		{"a body that stalls: the body timeout", bodyTimed, []string{post + "hel"}, []string{timedOut}},
+		{"a body that comes after the header timeout: answered", headTimed, []string{post, "hello"}, []string{ok}},
+		{"a head that takes longer than the body timeout: answered", bodyTimed,
+			[]string{"POST /environ HTTP/1.1\r\nHost: x\r\n", "Content-Length: 5\r\nConnection: close\r\n\r\nhello"}, []string{ok}},
+	}
+	statusLine := regexp.MustCompile(`HTTP/1\.1 \d{3} [^\r]*`) // "Hello, World!" ends without a line end
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			conn := transcript.Dial(t, tt.addr)
+			for i, part := range tt.parts {
+				if i > 0 {
+					time.Sleep(pause)
+				}
+				io.WriteString(conn, part)
+			}
+			all, err := io.ReadAll(conn) // every row ends with the server closing
+			if got := statusLine.FindAllString(string(all), -1); !slices.Equal(got, tt.want) {
+				t.Errorf("got status lines %q (%v), want %q; all:\n%s", got, err, tt.want, all)
+			}
+		})
+	}
+}
+
 func TestOverCapSlotIsFreedWhenAConnectionCloses(t *testing.T) {
-	srv := &Server{App: demo, Errors: io.Discard, ReadTimeout: time.Hour}
+	srv := &Server{App: demo, Errors: io.Discard, HeaderTimeout: time.Hour, BodyTimeout: time.Hour}
 	addr := transcript.Start(t, func(ln net.Listener) error { return srv.Serve(limitConns(ln, 1)) })
 	holder := transcript.Dial(t, addr)
 	if status := request(t, holder, "GET /sized HTTP/1.1\r\nHost: x\r\n\r\n"); status != "HTTP/1.1 200 OK\r\n" {
@@ -254,7 +301,7 @@ func blockingApp(entered chan<- struct{}, release <-chan struct{}) App {
 
 func TestShutdownClosesIdleAndLetsInFlightFinish(t *testing.T) {
 	entered, release := make(chan struct{}, 1), make(chan struct{})
-	srv := &Server{App: blockingApp(entered, release), Errors: io.Discard, ReadTimeout: time.Hour, IdleTimeout: time.Hour}
+	srv := &Server{App: blockingApp(entered, release), Errors: io.Discard, HeaderTimeout: time.Hour, BodyTimeout: time.Hour, IdleTimeout: time.Hour}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -303,7 +350,7 @@ func TestShutdownClosesIdleAndLetsInFlightFinish(t *testing.T) {
 func TestShutdownDeadlineCutsWhatIsLeft(t *testing.T) {
 	entered, release := make(chan struct{}, 1), make(chan struct{})
 	defer close(release)
-	srv := &Server{App: blockingApp(entered, release), Errors: io.Discard, ReadTimeout: time.Hour}
+	srv := &Server{App: blockingApp(entered, release), Errors: io.Discard, HeaderTimeout: time.Hour, BodyTimeout: time.Hour}
 	addr := transcript.Start(t, srv.Serve)
 	busy := transcript.Dial(t, addr)
 	io.WriteString(busy, "GET /block HTTP/1.1\r\nHost: x\r\n\r\n")
@@ -364,5 +411,116 @@ func TestSIGTERMFinishesTheSlowRequestAndExitsZero(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Error("the server did not exit within 10s of SIGTERM")
+	}
+}
+
+// The README's console output that no transcript makes is checked against
+// the program instead: each block under a "<!-- checked: NAME -->" line.
+// readmeBlock returns the lines of block NAME.
+func readmeBlock(t *testing.T, name string) []string {
+	t.Helper()
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	blocks := regexp.MustCompile("(?s)<!-- checked: "+regexp.QuoteMeta(name)+" -->\n```[a-z]*\n(.*?)```\n").FindAllSubmatch(readme, -1)
+	if len(blocks) != 1 {
+		t.Fatalf("README.md has %d blocks under <!-- checked: %s -->, want 1", len(blocks), name)
+	}
+	return strings.Split(strings.TrimSuffix(string(blocks[0][1]), "\n"), "\n")
+}
+
+// outputOf finds the command in a console block that starts with prefix
+// ("$ " left out) and returns it, without its # comment, and the lines it
+// prints: those up to the next command.
+func outputOf(t *testing.T, block []string, prefix string) (command string, output []string) {
+	t.Helper()
+	for i, line := range block {
+		if !strings.HasPrefix(line, "$ "+prefix) {
+			continue
+		}
+		command, _, _ = strings.Cut(strings.TrimPrefix(line, "$ "), "  #")
+		for _, out := range block[i+1:] {
+			if strings.HasPrefix(out, "$ ") {
+				break
+			}
+			output = append(output, out)
+		}
+		return strings.TrimSpace(command), output
+	}
+	t.Fatalf("README.md's block has no command %q:\n%s", "$ "+prefix, strings.Join(block, "\n"))
+	return "", nil
+}
+
+// waitForLines polls out until it holds n lines (bounded, so that a
+// server that prints nothing fails the test instead of hanging it).
+func waitForLines(t *testing.T, out *lockedBuffer, n int) []string {
+	t.Helper()
+	for range 1000 {
+		if lines := strings.SplitAfter(out.String(), "\n"); len(lines) > n {
+			return lines[:n]
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("after 10s the server had printed %q, want %d lines", out.String(), n)
+	return nil
+}
+
+// What changes from run to run in what run prints: the port (the README
+// shows the default, 8081) and how long the app took.
+var (
+	printedPort = regexp.MustCompile(`http://127\.0\.0\.1:\d+/`)
+	appTime     = regexp.MustCompile(` \d+µs$`)
+)
+
+func normalisePrinted(lines []string) []string {
+	var out []string
+	for _, line := range lines {
+		line = printedPort.ReplaceAllString(strings.TrimSuffix(line, "\n"), "http://127.0.0.1:8081/")
+		out = append(out, appTime.ReplaceAllString(line, " <n>µs"))
+	}
+	return out
+}
+
+// TestREADMEShowsWhatRunPrints runs the server as main does, on every
+// interface and a free port, with a fake stdout; sends GET /healthz, shuts
+// it down (the signal's context ends) and compares what it printed with
+// the README's blocks "run" (the line after `go run ./step07-docker`) and
+// "access-log", line by line.
+func TestREADMEShowsWhatRunPrints(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stdout lockedBuffer
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, []string{"-addr", ":0"}, &stdout) }()
+	url := printedPort.FindString(waitForLines(t, &stdout, 1)[0])
+	if url == "" {
+		t.Fatalf("run printed %q, want a URL", stdout.String())
+	}
+	resp, err := http.Get(url + "healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	waitForLines(t, &stdout, 2) // the access log's line is out before the shutdown begins
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("run returned %v after its context ended, want nil", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("run did not return within 10s of its context ending")
+	}
+	printed := normalisePrinted(strings.SplitAfter(strings.TrimSuffix(stdout.String(), "\n"), "\n"))
+
+	_, started := outputOf(t, readmeBlock(t, "run"), "go run ./step07-docker ")
+	if want := normalisePrinted(started); !slices.Equal(printed[:1], want) {
+		t.Errorf("run printed first %q; README.md's run block shows %q", printed[:1], want)
+	}
+	if want := normalisePrinted(readmeBlock(t, "access-log")); !slices.Equal(printed[1:], want) {
+		t.Errorf("then run printed (normalised)\n%s\nREADME.md's access-log block shows\n%s",
+			strings.Join(printed[1:], "\n"), strings.Join(want, "\n"))
 	}
 }

@@ -211,7 +211,7 @@ func startEnvironServer(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := &Server{App: jsonEnvironApp, ReadTimeout: time.Hour}
+	srv := &Server{App: jsonEnvironApp, HeaderTimeout: time.Hour, BodyTimeout: time.Hour}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	t.Cleanup(func() {
