@@ -372,7 +372,7 @@ func TestServerRefusalsFollowAccept(t *testing.T) {
 		io.Copy(io.Discard, environ["wsgi.input"].(io.Reader))
 		return PlainTextResponse("read it all")(environ, startResponse)
 	}
-	addr := transcript.Start(t, (&Server{App: readsItsBody, Errors: io.Discard, ReadTimeout: time.Hour}).Serve)
+	addr := transcript.Start(t, (&Server{App: readsItsBody, Errors: io.Discard, HeaderTimeout: time.Hour, BodyTimeout: time.Hour}).Serve)
 	refusals := []struct {
 		name, head, body string // head: the request line and fields, Accept still to come
 		code             int
