@@ -390,3 +390,30 @@ func TestQuietPrintsNoAccessLog(t *testing.T) {
 		})
 	}
 }
+
+// TestREADMEShowsTheAccessLog: the access-log line the README shows is the
+// one the demo prints for the same request through the real server. Only
+// the duration varies from run to run, so it is compared as a pattern.
+func TestREADMEShowsTheAccessLog(t *testing.T) {
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile("<!-- checked: access-log -->\n```\n(.*)\n```\n").FindSubmatch(readme)
+	if m == nil {
+		t.Fatal("README.md has no access-log line under <!-- checked: access-log -->")
+	}
+	shown := string(m[1])
+	var log lockedBuffer
+	app := withMiddleware(routes().App, &log, false, fixedID)
+	addr := transcript.Start(t, (&Server{App: app, Errors: io.Discard, ReadTimeout: time.Hour}).Serve)
+	path := strings.Split(shown, `"`)[1] // the request the README's line is about
+	if _, err := exchange(addr, "GET "+path+" HTTP/1.1\r\nHost: 127.0.0.1:8006\r\nConnection: close\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	duration := regexp.MustCompile(`[0-9.]+(ns|µs|ms|s)\n$`)
+	printed := duration.ReplaceAllString(log.String(), "<duration>")
+	if want := duration.ReplaceAllString(shown+"\n", "<duration>"); printed != want {
+		t.Errorf("README.md shows the access-log line\n\t%q\nbut the demo printed\n\t%q", want, printed)
+	}
+}
