@@ -14,7 +14,6 @@ package main
 
 import (
 	"archive/tar"
-	"bufio"
 	"bytes"
 	"context"
 	"debug/elf"
@@ -362,16 +361,7 @@ func replayThroughDocker(t *testing.T, addr string) {
 func stopDuringSlowRequest(t *testing.T, id, addr string) {
 	conn := transcript.Dial(t, addr)
 	conn.SetDeadline(time.Now().Add(time.Minute))
-	io.WriteString(conn, "GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
-	br := bufio.NewReader(conn)
-	var head strings.Builder
-	for !strings.HasSuffix(head.String(), "started\n") {
-		line, err := br.ReadString('\n')
-		if err != nil {
-			t.Fatalf("/slow sent %q, then %v", head.String(), err)
-		}
-		head.WriteString(line)
-	}
+	br := startSlow(t, conn)
 	start := time.Now()
 	stopped := make(chan error, 1)
 	go func() { _, err := dockerErr(time.Minute, "stop", id); stopped <- err }()

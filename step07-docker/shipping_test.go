@@ -389,16 +389,7 @@ func TestSIGTERMFinishesTheSlowRequestAndExitsZero(t *testing.T) {
 	}
 	go io.Copy(io.Discard, lines)
 	conn := transcript.Dial(t, strings.TrimSuffix(url, "/"))
-	io.WriteString(conn, "GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
-	br := bufio.NewReader(conn)
-	var head strings.Builder
-	for !strings.HasSuffix(head.String(), "started\n") {
-		line, err := br.ReadString('\n')
-		if err != nil {
-			t.Fatalf("/slow sent %q, then %v", head.String(), err)
-		}
-		head.WriteString(line)
-	}
+	br := startSlow(t, conn)
 	cmd.Process.Signal(syscall.SIGTERM)
 	rest, err := io.ReadAll(br)
 	if err != nil || !strings.Contains(string(rest), "finished 1s later\n") || !strings.HasSuffix(string(rest), "0\r\n\r\n") {
@@ -523,4 +514,22 @@ func TestREADMEShowsWhatRunPrints(t *testing.T) {
 		t.Errorf("then run printed (normalised)\n%s\nREADME.md's access-log block shows\n%s",
 			strings.Join(printed[1:], "\n"), strings.Join(want, "\n"))
 	}
+}
+
+// startSlow asks conn for /slow and reads until the route says it has
+// started, so that what the test does next happens with it in flight. The
+// rest of the answer is left in the returned reader.
+func startSlow(t *testing.T, conn net.Conn) *bufio.Reader {
+	t.Helper()
+	io.WriteString(conn, "GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
+	br := bufio.NewReader(conn)
+	var head strings.Builder
+	for !strings.HasSuffix(head.String(), "started\n") {
+		line, err := br.ReadString('\n')
+		if err != nil {
+			t.Fatalf("/slow sent %q, then %v", head.String(), err)
+		}
+		head.WriteString(line)
+	}
+	return br
 }

@@ -231,13 +231,7 @@ func TestReplayFramesBodylessResponses(t *testing.T) {
 			if tt.want != "" {
 				want[0] = tt.want
 			}
-			var gotStrings []string
-			for _, g := range got {
-				gotStrings = append(gotStrings, string(g))
-			}
-			if diff := cmp.Diff(want, gotStrings); diff != "" {
-				t.Errorf("Replay mismatch (-want +got):\n%s", diff)
-			}
+			checkReplay(t, want, got)
 		})
 	}
 }

@@ -153,13 +153,7 @@ func TestReplayFramesEachResponse(t *testing.T) {
 		second,
 		"HTTP/1.0 200 OK\r\n\r\nuntil close",
 	}
-	var gotStrings []string
-	for _, g := range got {
-		gotStrings = append(gotStrings, string(g))
-	}
-	if diff := cmp.Diff(want, gotStrings); diff != "" {
-		t.Errorf("Replay mismatch (-want +got):\n%s", diff)
-	}
+	checkReplay(t, want, got)
 }
 
 func TestReproduce(t *testing.T) {
@@ -227,5 +221,17 @@ func TestReplayNormalisesPipelinedResponses(t *testing.T) {
 	normalised := strings.ReplaceAll(one, "Sat, 21 Nov 2026 20:00:00 GMT", "<DATE>")
 	if diff := cmp.Diff(normalised+normalised, string(got[0])); diff != "" {
 		t.Errorf("pipelined responses mismatch (-want +got):\n%s", diff)
+	}
+}
+
+// checkReplay compares the responses Replay returned with those wanted.
+func checkReplay(t *testing.T, want []string, got [][]byte) {
+	t.Helper()
+	var gotStrings []string
+	for _, g := range got {
+		gotStrings = append(gotStrings, string(g))
+	}
+	if diff := cmp.Diff(want, gotStrings); diff != "" {
+		t.Errorf("Replay mismatch (-want +got):\n%s", diff)
 	}
 }
