@@ -69,19 +69,23 @@ func (l *limitListener) Accept() (net.Conn, error) {
 func turnAway(conn net.Conn, max int) {
 	defer conn.Close()
 	conn.SetWriteDeadline(time.Now().Add(time.Second))
-	conn.Write(overCapResponse(max))
+	conn.Write(overCapResponse(max, time.Now()))
 	lingeringClose(conn)
 }
 
-func overCapResponse(max int) []byte {
+// overCapResponse is the 503 a connection beyond the cap gets. Like every
+// answer the server makes itself (step 05), it carries Date and Server.
+func overCapResponse(max int, now time.Time) []byte {
 	text := fmt.Sprintf("the server already has as many connections as it takes (%d); try again in a second\n", max)
 	return fmt.Appendf(nil, "HTTP/1.1 503 Service Unavailable\r\n"+
+		"Date: %s\r\n"+
+		"Server: %s\r\n"+
 		"Content-Type: text/plain; charset=utf-8\r\n"+
 		"Content-Length: %d\r\n"+
 		"Retry-After: 1\r\n"+
 		"Connection: close\r\n"+
 		"\r\n"+
-		"%s", len(text), text)
+		"%s", now.UTC().Format(imfFixdate), serverSoftware, len(text), text)
 }
 
 // slotConn gives its slot back when it is closed, once however often
