@@ -81,8 +81,8 @@ func reasonPhrase(code int) string {
 // the empty line after them. It leaves br at the first byte of the body.
 // The error is a *statusError for a request to refuse, io.EOF when the
 // client closed without starting a request, or the reader's own error
-// (a timeout, a reset connection). With an error after the request line,
-// the request line is still returned: the answer to a HEAD has no body.
+// (a timeout, a reset connection). With an error after the method, what
+// was read is still returned: the answer to a HEAD has no body.
 func readRequest(br *bufio.Reader) (*Request, error) {
 	var line string
 	for empty := 0; ; empty++ {
@@ -101,7 +101,7 @@ func readRequest(br *bufio.Reader) (*Request, error) {
 	}
 	req, err := parseRequestLine(line)
 	if err != nil {
-		return nil, err
+		return req, err
 	}
 
 	used := 0 // bytes of field lines so far, CRLFs included
@@ -208,18 +208,21 @@ func parseRequestLine(line string) (*Request, error) {
 	if !isToken(method) {
 		return nil, refuse(400, "method %q is not a token", method)
 	}
+	// From here on the method is known, and a refusal returns it too: the
+	// answer to a HEAD has no body, even a 400 or a 505.
+	refused := &Request{Method: method}
 	if err := checkTarget(method, target); err != nil {
-		return nil, err
+		return refused, err
 	}
 	// RFC 9112 §2.3: HTTP-version = "HTTP/" DIGIT "." DIGIT, case-sensitive.
 	if len(proto) != 8 || !strings.HasPrefix(proto, "HTTP/") ||
 		!isDigit(proto[5]) || proto[6] != '.' || !isDigit(proto[7]) {
-		return nil, refuse(400, "malformed HTTP version %q", proto)
+		return refused, refuse(400, "malformed HTTP version %q", proto)
 	}
 	// 505 is for a major version we do not speak (RFC 9110 §15.6.6). A later
 	// minor version of HTTP/1 is read as the latest we know (RFC 9110 §2.5).
 	if proto[5] != '1' {
-		return nil, refuse(505, "this server speaks HTTP/1.0 and HTTP/1.1, not %s", proto)
+		return refused, refuse(505, "this server speaks HTTP/1.0 and HTTP/1.1, not %s", proto)
 	}
 	if proto != "HTTP/1.0" {
 		proto = "HTTP/1.1"
