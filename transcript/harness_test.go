@@ -240,10 +240,19 @@ func TestReproduceKeepsTheVersionAndTheBytes(t *testing.T) {
 	tests := []struct {
 		name, request, want string
 	}{
-		{"HTTP/1.0 GET", "GET / HTTP/1.0\r\n\r\n", "curl -v --http1.0 'http://127.0.0.1:8003/'"},
-		{"HTTP/1.0 HEAD", "HEAD /x HTTP/1.0\r\nAccept: */*\r\n\r\n", "curl -v --http1.0 --head -H 'Accept: */*' 'http://127.0.0.1:8003/x'"},
-		{"HTTP/1.1 HEAD", "HEAD / HTTP/1.1\r\nHost: x\r\n\r\n", "curl -v --http1.1 --head 'http://127.0.0.1:8003/'"},
-		{"POST without a body", "POST /p HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n", "curl -v --http1.1 -X POST 'http://127.0.0.1:8003/p'"},
+		{"HTTP/1.0 GET", "GET / HTTP/1.0\r\nHost: 127.0.0.1:8003\r\nUser-Agent: t\r\nAccept: */*\r\n\r\n",
+			"curl -v --http1.0 -H 'User-Agent: t' -H 'Accept: */*' 'http://127.0.0.1:8003/'"},
+		{"HTTP/1.0 HEAD", "HEAD /x HTTP/1.0\r\nHost: 127.0.0.1:8003\r\nAccept: */*\r\n\r\n", "curl -v --http1.0 --head -H 'Accept: */*' -H 'User-Agent:' 'http://127.0.0.1:8003/x'"},
+		{"HTTP/1.0 without Host", "GET / HTTP/1.0\r\n\r\n", `printf 'GET / HTTP/1.0\r\n\r\n' | nc 127.0.0.1 8003`},
+		{"HTTP/1.1 HEAD", "HEAD / HTTP/1.1\r\nHost: 127.0.0.1:8003\r\n\r\n", "curl -v --http1.1 --head -H 'User-Agent:' -H 'Accept:' 'http://127.0.0.1:8003/'"},
+		{"POST without a body", "POST /p HTTP/1.1\r\nHost: 127.0.0.1:8003\r\nContent-Length: 0\r\n\r\n", "curl -v --http1.1 -X POST -H 'Content-Length: 0' -H 'User-Agent:' -H 'Accept:' 'http://127.0.0.1:8003/p'"},
+		{"a fragment", "GET /a#b HTTP/1.1\r\nHost: 127.0.0.1:8003\r\n\r\n", `printf 'GET /a#b HTTP/1.1\r\nHost: 127.0.0.1:8003\r\n\r\n' | nc 127.0.0.1 8003`},
+		{"a folded field line", "GET / HTTP/1.1\r\nHost: x\r\nX: a\r\n b\r\n\r\n",
+			`printf 'GET / HTTP/1.1\r\nHost: x\r\nX: a\r\n b\r\n\r\n' | nc 127.0.0.1 8003`},
+		{"a space before the colon", "GET / HTTP/1.1\r\nHost : x\r\n\r\n",
+			`printf 'GET / HTTP/1.1\r\nHost : x\r\n\r\n' | nc 127.0.0.1 8003`},
+		{"two Hosts", "GET / HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n",
+			`printf 'GET / HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n' | nc 127.0.0.1 8003`},
 		{"HTTP/2.0", "GET / HTTP/2.0\r\n\r\n", `printf 'GET / HTTP/2.0\r\n\r\n' | nc 127.0.0.1 8003`},
 		{"pipelined requests", "GET /1 HTTP/1.1\r\nHost: x\r\n\r\nGET /2 HTTP/1.1\r\nHost: x\r\n\r\n",
 			`printf 'GET /1 HTTP/1.1\r\nHost: x\r\n\r\nGET /2 HTTP/1.1\r\nHost: x\r\n\r\n' | nc 127.0.0.1 8003`},

@@ -26,8 +26,8 @@ func curlCommand(request []byte, addr string) (string, bool) {
 	}
 	lines := strings.Split(string(head), "\r\n")
 	parts := strings.Split(lines[0], " ")
-	if len(parts) != 3 || !strings.HasPrefix(parts[1], "/") {
-		return "", false
+	if len(parts) != 3 || !strings.HasPrefix(parts[1], "/") || strings.Contains(parts[1], "#") {
+		return "", false // curl would keep a fragment (#x) to itself
 	}
 	// curl must send the request's own version: an HTTP/1.0 request
 	// replayed as HTTP/1.1 gets another answer (chunked, kept alive).
@@ -43,24 +43,53 @@ func curlCommand(request []byte, addr string) (string, bool) {
 		cmd = append(cmd, "-X "+parts[0])
 	}
 	framedBody := len(body) == 0
+	hosts := 0
+	// curl adds a User-Agent and an Accept of its own, and a form
+	// Content-Type to a body; an empty -H removes one the request lacks.
+	own := map[string]bool{"user-agent": false, "accept": false, "content-type": false}
 	for _, field := range lines[1:] {
-		name, value, _ := strings.Cut(field, ":")
-		if strings.EqualFold(name, "Content-Length") {
-			// curl sends its own, counted from --data-binary: only right
-			// when the request's says the same.
-			framedBody = strings.TrimSpace(value) == strconv.Itoa(len(body))
-			continue
-		}
-		if strings.EqualFold(name, "Host") {
-			continue // curl sends its own
-		}
-		if strings.EqualFold(name, "Transfer-Encoding") {
+		name, value, ok := strings.Cut(field, ":")
+		if !ok || !isToken(name) {
+			// No colon, a space before it, or a folded line (obs-fold):
+			// curl would send its own, well-formed version of the line.
 			return "", false
 		}
-		cmd = append(cmd, "-H "+shellQuote(field))
+		switch lower := strings.ToLower(name); {
+		case lower == "content-length":
+			// curl sends its own, counted from --data-binary: only right
+			// when the request's says the same. With no body it sends
+			// none, so an explicit "Content-Length: 0" goes as it is.
+			framedBody = strings.TrimSpace(value) == strconv.Itoa(len(body))
+			if len(body) == 0 {
+				cmd = append(cmd, "-H "+shellQuote(field))
+			}
+		case lower == "host":
+			hosts++ // curl sends its own, for the address it is given...
+			if host := strings.TrimSpace(value); host != addr {
+				cmd = append(cmd, "-H "+shellQuote("Host: "+host)) // ...unless told another
+			}
+		case lower == "transfer-encoding":
+			return "", false
+		default:
+			if _, ok := own[lower]; ok {
+				own[lower] = true
+			}
+			cmd = append(cmd, "-H "+shellQuote(field))
+		}
 	}
-	if !framedBody {
-		return "", false // bytes after the head that are not its body: a pipelined request, say
+	if hosts != 1 || !framedBody {
+		// curl always sends exactly one Host; and bytes after the head
+		// that are not its body are a pipelined request, say.
+		return "", false
+	}
+	added := []string{"User-Agent", "Accept"}
+	if len(body) > 0 {
+		added = append(added, "Content-Type") // what --data-binary adds
+	}
+	for _, name := range added {
+		if !own[strings.ToLower(name)] {
+			cmd = append(cmd, "-H '"+name+":'")
+		}
 	}
 	if len(body) > 0 {
 		cmd = append(cmd, "--data-binary "+shellQuote(string(body)))
@@ -71,6 +100,19 @@ func curlCommand(request []byte, addr string) (string, bool) {
 
 // curlVersions is the curl option that sends each HTTP version.
 var curlVersions = map[string]string{"HTTP/1.1": "--http1.1", "HTTP/1.0": "--http1.0"}
+
+// isToken reports whether s is an RFC 9110 token, as a field name must be.
+func isToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, c := range []byte(s) {
+		if c <= ' ' || c >= 0x7f || strings.IndexByte(`"(),/:;<=>?@[\]{}`, c) >= 0 {
+			return false
+		}
+	}
+	return true
+}
 
 func printable(b []byte) bool {
 	for _, c := range b {

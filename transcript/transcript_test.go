@@ -63,7 +63,7 @@ func TestALostCRFailsTheComparison(t *testing.T) {
 	if len(problems) != 1 || !strings.Contains(problems[0], `Content-Length: 2\n`) {
 		t.Fatalf("want one mismatch naming the line without \\r, got %q", problems)
 	}
-	if !strings.Contains(problems[0], "curl -v --http1.1 'http://127.0.0.1:8000/'") {
+	if !strings.Contains(problems[0], "curl -v --http1.1 -H 'Host: x' -H 'User-Agent:' -H 'Accept:' 'http://127.0.0.1:8000/'") {
 		t.Errorf("mismatch does not say how to reproduce it:\n%s", problems[0])
 	}
 	if p := Problems(tr, [][]byte{tr.Exchanges[0].Response}, "a:1", ""); len(p) != 0 {
@@ -160,10 +160,10 @@ func TestReproduce(t *testing.T) {
 	tests := []struct {
 		name, request, want string
 	}{
-		{"simple GET", "GET /a?b=1 HTTP/1.1\r\nHost: x\r\nX-Y: z\r\n\r\n",
-			"curl -v --http1.1 -H 'X-Y: z' 'http://127.0.0.1:8003/a?b=1'"},
-		{"POST with body", "POST /p HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi",
-			"curl -v --http1.1 -X POST --data-binary 'hi' 'http://127.0.0.1:8003/p'"},
+		{"simple GET", "GET /a?b=1 HTTP/1.1\r\nHost: 127.0.0.1:8003\r\nX-Y: z\r\n\r\n",
+			"curl -v --http1.1 -H 'X-Y: z' -H 'User-Agent:' -H 'Accept:' 'http://127.0.0.1:8003/a?b=1'"},
+		{"POST with body", "POST /p HTTP/1.1\r\nHost: 127.0.0.1:8003\r\nContent-Length: 2\r\n\r\nhi",
+			"curl -v --http1.1 -X POST -H 'User-Agent:' -H 'Accept:' -H 'Content-Type:' --data-binary 'hi' 'http://127.0.0.1:8003/p'"},
 		{"bad syntax needs nc", "GET  / HTTP/1.1\r\n\r\n",
 			`printf 'GET  / HTTP/1.1\r\n\r\n' | nc 127.0.0.1 8003`},
 		{"odd bytes", "GET /\xff%'\r\n\r\n",
