@@ -136,7 +136,7 @@ func (s *Server) handle(conn net.Conn) {
 		var report bytes.Buffer
 		keepAlive := false
 		if err != nil {
-			// A HEAD refused for a bad header still gets no body.
+			// A HEAD refused once its method was read gets no body.
 			writeError(bw, err, req != nil && req.Method == "HEAD")
 		} else {
 			keepAlive = s.respond(req, br, conn, bw, &report)

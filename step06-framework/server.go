@@ -102,7 +102,7 @@ func (s *Server) handle(conn net.Conn) {
 			// A head we refuse is not a request we understood: it may have
 			// been cut off before its Accept line, or be refused for a
 			// field line. There is nothing to negotiate, so the answer is
-			// plain text. A HEAD refused for a bad header still gets no body.
+			// plain text. A HEAD refused once its method was read gets no body.
 			writeError(bw, err, req != nil && req.Method == "HEAD", false)
 		} else {
 			keepAlive = s.respond(req, br, local, remote, bw)

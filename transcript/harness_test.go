@@ -240,6 +240,14 @@ func TestReproduceKeepsTheVersionAndTheBytes(t *testing.T) {
 	tests := []struct {
 		name, request, want string
 	}{
+		{"simple GET", "GET /a?b=1 HTTP/1.1\r\nHost: 127.0.0.1:8003\r\nX-Y: z\r\n\r\n",
+			"curl -v --http1.1 -H 'X-Y: z' -H 'User-Agent:' -H 'Accept:' 'http://127.0.0.1:8003/a?b=1'"},
+		{"POST with body", "POST /p HTTP/1.1\r\nHost: 127.0.0.1:8003\r\nContent-Length: 2\r\n\r\nhi",
+			"curl -v --http1.1 -X POST -H 'User-Agent:' -H 'Accept:' -H 'Content-Type:' --data-binary 'hi' 'http://127.0.0.1:8003/p'"},
+		{"bad syntax needs nc", "GET  / HTTP/1.1\r\n\r\n",
+			`printf 'GET  / HTTP/1.1\r\n\r\n' | nc 127.0.0.1 8003`},
+		{"odd bytes", "GET /\xff%'\r\n\r\n",
+			`printf 'GET /\377%%'\''\r\n\r\n' | nc 127.0.0.1 8003`},
 		{"HTTP/1.0 GET", "GET / HTTP/1.0\r\nHost: 127.0.0.1:8003\r\nUser-Agent: t\r\nAccept: */*\r\n\r\n",
 			"curl -v --http1.0 -H 'User-Agent: t' -H 'Accept: */*' 'http://127.0.0.1:8003/'"},
 		{"HTTP/1.0 HEAD", "HEAD /x HTTP/1.0\r\nHost: 127.0.0.1:8003\r\nAccept: */*\r\n\r\n", "curl -v --http1.0 --head -H 'Accept: */*' -H 'User-Agent:' 'http://127.0.0.1:8003/x'"},
