@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"io"
 	"net"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -64,9 +65,17 @@ func TestKeepAliveLogShowsEachExchangeOnce(t *testing.T) {
 				t.Fatal("the server did not close the connection after Connection: close")
 			}
 
-			exchanges := strings.Split(log.String(), "* connection from ")[1:]
+			// The connection is announced once; its second request is numbered.
+			client := conn.LocalAddr().String()
+			announce := []string{"connection from " + client + "\n", "request 2 on the connection from " + client + "\n"}
+			exchanges := regexp.MustCompile(`(?m)^\* `).Split(log.String(), -1)[1:]
 			if len(exchanges) != 2 {
 				t.Fatalf("log has %d exchanges, want 2:\n%s", len(exchanges), log.String())
+			}
+			for i, want := range announce {
+				if !strings.HasPrefix(exchanges[i], want) {
+					t.Errorf("exchange %d starts %q, want %q", i+1, strings.SplitAfter(exchanges[i], "\n")[0], want)
+				}
 			}
 			for i, want := range []string{"> GET /stream HTTP/1.1\n", "> GET /sized HTTP/1.1\n"} {
 				ex := exchanges[i]

@@ -314,7 +314,7 @@ func TestLogShowsTheExchange(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var log strings.Builder
-			(&Server{Log: &log, Errors: io.Discard}).logExchange(client, []byte(tt.head), []byte(tt.response), nil)
+			(&Server{Log: &log, Errors: io.Discard}).logExchange(client, 1, []byte(tt.head), []byte(tt.response), nil)
 			if diff := cmp.Diff("* connection from 127.0.0.1:5000\n"+tt.want, log.String()); diff != "" {
 				t.Errorf("log (-want +got):\n%s", diff)
 			}

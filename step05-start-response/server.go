@@ -100,8 +100,8 @@ func (s *Server) handle(conn net.Conn) {
 	}
 	br := bufio.NewReader(from)
 	bw := bufio.NewWriter(to)
-	for first := true; ; first = false {
-		if !first {
+	for n := 1; ; n++ { // n numbers the requests on this connection, for the log
+		if n > 1 {
 			// Between requests the client may take its time, up to the
 			// idle timeout; then we close, which RFC 9112 §9.5 allows.
 			// Pipelined requests are already waiting in br.
@@ -141,7 +141,7 @@ func (s *Server) handle(conn net.Conn) {
 		} else {
 			keepAlive = s.respond(req, br, conn, bw, &report)
 		}
-		s.logExchange(conn.RemoteAddr(), head, sent.Bytes(), report.Bytes())
+		s.logExchange(conn.RemoteAddr(), n, head, sent.Bytes(), report.Bytes())
 		if !keepAlive {
 			lingeringClose(conn)
 			return
@@ -254,18 +254,25 @@ func (s *Server) errors() io.Writer { return cmp.Or[io.Writer](s.Errors, os.Stde
 // stack still comes right after the 500 it explains. That is simpler to
 // follow than routing every wsgi.errors line; the app's own writes to
 // wsgi.errors still go out at once.
-func (s *Server) logExchange(client net.Addr, head, response, report []byte) {
+func (s *Server) logExchange(client net.Addr, n int, head, response, report []byte) {
 	s.logMu.Lock()
 	defer s.logMu.Unlock()
 	if s.Log != nil { // -quiet: not even the formatting is done
-		s.Log.Write(formatExchange(client, head, response))
+		s.Log.Write(formatExchange(client, n, head, response))
 	}
 	s.errors().Write(report)
 }
 
-func formatExchange(client net.Addr, head, response []byte) []byte {
+// formatExchange starts with the client: a new connection is announced
+// once, and a kept-alive connection's next requests are numbered, so two
+// requests on one connection never read as two connections.
+func formatExchange(client net.Addr, n int, head, response []byte) []byte {
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "* connection from %s\n", client)
+	if n == 1 {
+		fmt.Fprintf(&b, "* connection from %s\n", client)
+	} else {
+		fmt.Fprintf(&b, "* request %d on the connection from %s\n", n, client)
+	}
 	for _, line := range strings.SplitAfter(string(head), "\n") {
 		if line != "" {
 			fmt.Fprintf(&b, "> %s\n", visible(strings.TrimSuffix(line, "\r\n")))

@@ -24,7 +24,7 @@ var logBlock = regexp.MustCompile(`(?s)(<!-- server log: ([\w.-]+) -->\n).*?(<!-
 // What changes from run to run in a log: the client's port and the Date
 // the server sends. Both are written as placeholders, as in transcripts.
 var (
-	clientPort = regexp.MustCompile(`(?m)^(\* connection from 127\.0\.0\.1:)\d+$`)
+	clientPort = regexp.MustCompile(`(?m)^(\* (?:request \d+ on the )?connection from 127\.0\.0\.1:)\d+$`)
 	logDate    = regexp.MustCompile(`(?m)^(< Date: ).*$`)
 )
 
