@@ -88,10 +88,18 @@ func TestEnvironMatchesWsgiref(t *testing.T) {
 				t.Fatalf("this server, %q: %v", requestLine, err)
 			}
 			compared++
+			var sideBySide strings.Builder // what was compared, shown with -v
 			for _, key := range unionKeys(wsgiref, ours) {
 				w, inWsgiref := wsgiref[key]
 				o, inOurs := ours[key]
-				if inWsgiref == inOurs && cmp.Equal(w, o) {
+				same := inWsgiref == inOurs && cmp.Equal(w, o)
+				mark := "="
+				if !same {
+					mark = "≠"
+				}
+				fmt.Fprintf(&sideBySide, "%s %-20s wsgiref: %-28s this server: %s\n",
+					mark, key, showEnvValue(w, inWsgiref), showEnvValue(o, inOurs))
+				if same {
 					continue
 				}
 				differed[key] = true
@@ -99,6 +107,9 @@ func TestEnvironMatchesWsgiref(t *testing.T) {
 					t.Errorf("%s differs and the deviation table has no row for it\n  request:     %s\n  wsgiref:     %s\n  this server: %s",
 						key, clipForLog(strconv.Quote(tc.request)), showEnvValue(w, inWsgiref), showEnvValue(o, inOurs))
 				}
+			}
+			if testing.Verbose() {
+				t.Logf("%s: = same, ≠ differs (a row of the README's deviation table)\n%s", requestLine, sideBySide.String())
 			}
 		})
 	}
