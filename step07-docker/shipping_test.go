@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"flag"
 	"io"
 	"iter"
 	"net"
@@ -625,4 +626,25 @@ func startSlow(t *testing.T, conn net.Conn) *bufio.Reader {
 		head.WriteString(line)
 	}
 	return br
+}
+
+// TestREADMEFlagTable: each of step 07's flags has a row in the README's
+// flag table, and the row's default is the flag's.
+func TestREADMEFlagTable(t *testing.T) {
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	flags := flag.NewFlagSet("step07-docker", flag.ContinueOnError)
+	shippingFlags(flags, &shipping{})
+	flags.VisitAll(func(f *flag.Flag) {
+		def := "`" + f.DefValue + "`"
+		if f.DefValue == "false" { // a switch: no default shown
+			def = ""
+		}
+		row := regexp.MustCompile("\n\\| `-" + f.Name + "( [a-z:]+)?` \\| " + regexp.QuoteMeta(def) + " ?\\|")
+		if !row.Match(readme) {
+			t.Errorf("README.md: no flag-table row for -%s with the default %s", f.Name, def)
+		}
+	})
 }
