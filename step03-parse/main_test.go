@@ -113,6 +113,9 @@ func TestCommandLineMistakes(t *testing.T) {
 		{"no port", "-addr nonsense", 1, []string{"step03-parse: listen tcp: address nonsense: missing port in address " + formHint}},
 		{"port alone", "-addr 8005", 1, []string{"address 8005: missing port in address " + formHint}},
 		{"port out of range", "-addr :99999", 1, []string{"address 99999: invalid port " + formHint}},
+		// net.Listen takes these two, but neither can be what was meant.
+		{"empty address", "-addr=", 2, []string{`invalid -addr "": it takes host:port with a numeric port, such as 127.0.0.1:8003 (port 0: any free one)` + "\n"}},
+		{"port by its service name", "-addr 127.0.0.1:http", 2, []string{`invalid -addr "127.0.0.1:http": it takes host:port with a numeric port, such as 127.0.0.1:8003 (port 0: any free one)` + "\n"}},
 		{"host that does not resolve", "-addr bad..name:8003", 1, []string{"lookup bad..name: no such host " + formHint}},
 		{"address of another machine", "-addr 192.0.2.1:8003", 1, []string{"cannot assign requested address (the host must be one of this machine's addresses, such as 127.0.0.1)"}},
 	}

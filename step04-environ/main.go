@@ -12,6 +12,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
 	"time"
 )
@@ -49,8 +50,25 @@ func parseArgs(args []string, errOut io.Writer) (settings, error) {
 		fmt.Fprintf(errOut, "unexpected argument %q: every setting is a flag, such as -addr %s\n", flags.Arg(0), defaultAddr)
 		flags.Usage()
 		return s, errUsage
+	case surprisingAddr(s.addr):
+		fmt.Fprintf(errOut, "invalid -addr %q: it takes host:port with a numeric port, such as %s (port 0: any free one)\n", s.addr, defaultAddr)
+		return s, errUsage
 	}
 	return s, nil
+}
+
+// surprisingAddr reports whether net.Listen would take addr in a way
+// nobody means: empty (a random port on every interface, which is what
+// `-addr "$ADDR"` gives when ADDR is unset), or with a port that is not a
+// number (a service name: ":http" is port 80). Other mistakes in the form
+// are left to listen, whose error names them.
+func surprisingAddr(addr string) bool {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr == ""
+	}
+	_, err = strconv.Atoi(port)
+	return err != nil
 }
 
 // listen opens the server's socket; when it cannot, the error says what

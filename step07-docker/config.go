@@ -8,6 +8,9 @@ package main
 
 import (
 	"flag"
+	"fmt"
+	"net"
+	"strconv"
 	"time"
 )
 
@@ -41,17 +44,70 @@ func shippingFlags(flags *flag.FlagSet, cfg *shipping) {
 }
 
 // addrFromEnv picks the address to listen on: the -addr flag if it was
-// given, else $ADDR (host:port), else :$PORT, else the flag's default.
-func addrFromEnv(flags *flag.FlagSet, addr string, getenv func(string) string) string {
+// given, else $ADDR (host:port), else :$PORT, else the flag's default. An
+// address that cannot be what was meant is an error naming where it came
+// from, so a typo in a container's environment is not blamed on -addr.
+func addrFromEnv(flags *flag.FlagSet, addr string, getenv func(string) string) (string, error) {
 	given := false
 	flags.Visit(func(f *flag.Flag) { given = given || f.Name == "addr" })
 	switch {
 	case given:
-		return addr
+		return addr, checkAddr("-addr", addr)
 	case getenv("ADDR") != "":
-		return getenv("ADDR")
+		return getenv("ADDR"), checkAddr("ADDR", getenv("ADDR"))
 	case getenv("PORT") != "":
-		return ":" + getenv("PORT")
+		return ":" + getenv("PORT"), checkPort(getenv("PORT"))
 	}
-	return addr
+	return addr, nil
+}
+
+// checkAddr refuses an address net.Listen would take in a way nobody
+// means: empty (a random port on every interface, which is what
+// `-addr "$ADDR"` gives when ADDR is unset), or with a port that is not a
+// number (a service name: ":http" is port 80, ":ssh" 22). Other mistakes
+// in the form are left to listen, whose error names them. Port 0 is
+// allowed: it takes any free port, and the printed URL says which.
+func checkAddr(setting, addr string) error {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil && addr != "" {
+		return nil // not host:port at all: listen's error says so
+	}
+	if _, err := strconv.Atoi(port); err != nil { // an empty port too
+		return fmt.Errorf("invalid %s %q: it takes host:port with a numeric port, such as %s (port 0: any free one)", setting, addr, defaultAddr)
+	}
+	return nil
+}
+
+// checkPort refuses a $PORT that is not a port number. A platform that
+// sets PORT sends its traffic there, so 0 (any free port) is refused too.
+func checkPort(port string) error {
+	if n, err := strconv.ParseUint(port, 10, 16); err != nil || n == 0 {
+		return fmt.Errorf("invalid PORT %q: it takes a port number from 1 to 65535, such as 8081", port)
+	}
+	return nil
+}
+
+// checkShipping refuses values the flag package takes but that cannot
+// work. A timeout of 0 or less would answer every request with 408, send
+// nothing, or close every kept-alive connection at once, so a timeout is
+// above 0; a negative shutdown timeout or cap means nothing, while 0 has a
+// meaning for each (cut at once; no cap). Each error names its flag, what
+// it takes, and the flag's default as an example.
+func checkShipping(flags *flag.FlagSet, cfg shipping) error {
+	example := func(name string) string { return flags.Lookup(name).DefValue }
+	for _, t := range []struct {
+		name    string
+		timeout time.Duration
+	}{{"header-timeout", cfg.header}, {"body-timeout", cfg.body}, {"idle-timeout", cfg.idle}, {"write-timeout", cfg.write}} {
+		if t.timeout <= 0 {
+			return fmt.Errorf("invalid -%s %v: it takes a duration above 0, such as %s", t.name, t.timeout, example(t.name))
+		}
+	}
+	switch {
+	case cfg.shutdownTimeout < 0:
+		return fmt.Errorf("invalid -shutdown-timeout %v: it takes a duration, 0 to cut requests in flight at once, such as %s", cfg.shutdownTimeout, example("shutdown-timeout"))
+	case cfg.maxConns < 0:
+		return fmt.Errorf("invalid -max-conns %d: it takes a number of connections, 0 for no cap, such as %s", cfg.maxConns, example("max-conns"))
+	}
+	return nil
 }

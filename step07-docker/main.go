@@ -91,7 +91,16 @@ func parseArgs(args []string, errOut io.Writer, getenv func(string) string) (set
 		flags.Usage()
 		return s, errUsage
 	}
-	s.addr = addrFromEnv(flags, s.addr, getenv)
+	// Settings the flag package takes but that cannot work get one line
+	// naming the flag or variable and what it takes (config.go).
+	s.addr, err = addrFromEnv(flags, s.addr, getenv)
+	if err == nil {
+		err = checkShipping(flags, s.shipping)
+	}
+	if err != nil {
+		fmt.Fprintln(errOut, err)
+		return s, errUsage
+	}
 	return s, nil
 }
 

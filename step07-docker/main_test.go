@@ -167,6 +167,11 @@ func TestCommandLineMistakes(t *testing.T) {
 		{"no port", "-addr nonsense", 1, []string{"step07-docker: listen tcp: address nonsense: missing port in address " + formHint}},
 		{"port alone", "-addr 8081", 1, []string{"address 8081: missing port in address " + formHint}},
 		{"port out of range", "-addr :99999", 1, []string{"address 99999: invalid port " + formHint}},
+		// net.Listen takes these two, but neither can be what was meant.
+		// step07: and a timeout that cannot work (TestSettingsThatCannotWork has the rest).
+		{"empty address", "-addr=", 2, []string{`invalid -addr "": it takes host:port with a numeric port, such as :8081 (port 0: any free one)` + "\n"}},
+		{"port by its service name", "-addr 127.0.0.1:http", 2, []string{`invalid -addr "127.0.0.1:http": it takes host:port with a numeric port, such as :8081 (port 0: any free one)` + "\n"}},
+		{"negative timeout", "-header-timeout -1s", 2, []string{"invalid -header-timeout -1s: it takes a duration above 0, such as 10s\n"}},
 		{"host that does not resolve", "-addr bad..name:8081", 1, []string{"lookup bad..name: no such host " + formHint}},
 		{"address of another machine", "-addr 192.0.2.1:8081", 1, []string{"cannot assign requested address (the host must be one of this machine's addresses, such as 127.0.0.1)"}},
 		{"health check with nothing listening", "-healthcheck -addr " + closedPort(t), 1, []string{"step07-docker: unhealthy: dial tcp "}},

@@ -154,31 +154,125 @@ func saveTranscript(t *testing.T, tr *transcript.Transcript, got [][]byte) {
 	t.Logf("updated %s", tr.Path)
 }
 
+// TestAddressFromTheEnvironment: parseArgs listens where -addr says when
+// it is given, whatever other flags come with it, else at $ADDR, else at
+// :$PORT. A variable set to nothing counts as unset.
 func TestAddressFromTheEnvironment(t *testing.T) {
 	tests := []struct {
 		name string
-		args []string
+		args string
 		env  map[string]string
 		want string
 	}{
-		{"nothing set", nil, nil, ":8081"},
-		{"PORT", nil, map[string]string{"PORT": "9000"}, ":9000"},
-		{"ADDR", nil, map[string]string{"ADDR": "127.0.0.1:9001"}, "127.0.0.1:9001"},
-		{"ADDR before PORT", nil, map[string]string{"ADDR": "127.0.0.1:9001", "PORT": "9000"}, "127.0.0.1:9001"},
-		{"the flag wins", []string{"-addr", "127.0.0.1:9002"}, map[string]string{"ADDR": "127.0.0.1:9001", "PORT": "9000"}, "127.0.0.1:9002"},
-		{"the flag wins even set to the default", []string{"-addr", ":8081"}, map[string]string{"PORT": "9000"}, ":8081"},
+		{"nothing set", "", nil, ":8081"},
+		{"PORT", "", map[string]string{"PORT": "9000"}, ":9000"},
+		{"ADDR", "", map[string]string{"ADDR": "127.0.0.1:9001"}, "127.0.0.1:9001"},
+		{"ADDR before PORT", "", map[string]string{"ADDR": "127.0.0.1:9001", "PORT": "9000"}, "127.0.0.1:9001"},
+		{"ADDR before a PORT that cannot work", "", map[string]string{"ADDR": "127.0.0.1:9001", "PORT": "abc"}, "127.0.0.1:9001"},
+		{"an empty ADDR is unset", "", map[string]string{"ADDR": "", "PORT": "9000"}, ":9000"},
+		{"other flags are not -addr", "-quiet -max-conns 10", map[string]string{"ADDR": "127.0.0.1:9001"}, "127.0.0.1:9001"},
+		{"other flags are not -addr, PORT", "-max-conns 10 -quiet", map[string]string{"PORT": "9000"}, ":9000"},
+		{"the flag wins", "-addr 127.0.0.1:9002", map[string]string{"ADDR": "127.0.0.1:9001", "PORT": "9000"}, "127.0.0.1:9002"},
+		{"the flag wins among flags before and after it", "-quiet -max-conns 10 -addr 127.0.0.1:9002 -idle-timeout 5s -debug", map[string]string{"ADDR": "127.0.0.1:9001", "PORT": "9000"}, "127.0.0.1:9002"},
+		{"the flag wins with a flag after it", "-addr 127.0.0.1:9002 -quiet", map[string]string{"PORT": "9000"}, "127.0.0.1:9002"},
+		{"the flag wins with a flag before it", "-body-timeout 1m -addr 127.0.0.1:9002", map[string]string{"ADDR": "127.0.0.1:9001"}, "127.0.0.1:9002"},
+		{"the flag wins even set to the default", "-addr :8081", map[string]string{"PORT": "9000"}, ":8081"},
+		{"the flag wins over a PORT that cannot work", "-addr 127.0.0.1:9002", map[string]string{"PORT": "http"}, "127.0.0.1:9002"},
+		{"port 0 is any free port", "-addr 127.0.0.1:0", nil, "127.0.0.1:0"},
+		{"port 0 in ADDR too", "", map[string]string{"ADDR": "127.0.0.1:0"}, "127.0.0.1:0"},
+		{"the highest port", "", map[string]string{"PORT": "65535"}, ":65535"},
+		{"a host name", "-addr localhost:9002", nil, "localhost:9002"},
+		{"an IPv6 host", "", map[string]string{"ADDR": "[::1]:9001"}, "[::1]:9001"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			flags := flag.NewFlagSet("test", flag.ContinueOnError)
-			addr := flags.String("addr", ":8081", "")
-			if err := flags.Parse(tt.args); err != nil {
-				t.Fatal(err)
-			}
-			if got := addrFromEnv(flags, *addr, func(k string) string { return tt.env[k] }); got != tt.want {
-				t.Errorf("args %q, env %v: address %q, want %q", tt.args, tt.env, got, tt.want)
+			var errOut strings.Builder
+			s, err := parseArgs(strings.Fields(tt.args), &errOut, func(k string) string { return tt.env[k] })
+			if err != nil || s.addr != tt.want {
+				t.Errorf("args %q, env %v: address %q, %v (%q), want %q", tt.args, tt.env, s.addr, err, errOut.String(), tt.want)
 			}
 		})
+	}
+}
+
+// TestSettingsThatCannotWork: a value the flag package takes but that
+// cannot work gets one line naming the flag or variable and what it takes,
+// and parseArgs returns errUsage, which main turns into exit 2.
+func TestSettingsThatCannotWork(t *testing.T) {
+	const (
+		positive = ": it takes a duration above 0, such as "
+		addrForm = ": it takes host:port with a numeric port, such as :8081 (port 0: any free one)"
+		portForm = ": it takes a port number from 1 to 65535, such as 8081"
+	)
+	tests := []struct {
+		args string
+		env  map[string]string
+		want string
+	}{
+		{"-header-timeout -1s", nil, "invalid -header-timeout -1s" + positive + "10s"},
+		{"-header-timeout 0", nil, "invalid -header-timeout 0s" + positive + "10s"},
+		{"-body-timeout -1s", nil, "invalid -body-timeout -1s" + positive + "30s"},
+		{"-body-timeout 0", nil, "invalid -body-timeout 0s" + positive + "30s"},
+		{"-idle-timeout -1s", nil, "invalid -idle-timeout -1s" + positive + "30s"},
+		{"-idle-timeout 0", nil, "invalid -idle-timeout 0s" + positive + "30s"},
+		{"-write-timeout -1s", nil, "invalid -write-timeout -1s" + positive + "30s"},
+		{"-write-timeout 0", nil, "invalid -write-timeout 0s" + positive + "30s"},
+		{"-shutdown-timeout -1s", nil, "invalid -shutdown-timeout -1s: it takes a duration, 0 to cut requests in flight at once, such as 5s"},
+		{"-max-conns -1", nil, "invalid -max-conns -1: it takes a number of connections, 0 for no cap, such as 256"},
+		{"-addr=", nil, `invalid -addr ""` + addrForm},
+		{"-addr 127.0.0.1:http", nil, `invalid -addr "127.0.0.1:http"` + addrForm},
+		{"-addr 127.0.0.1:", nil, `invalid -addr "127.0.0.1:"` + addrForm},
+		{"-addr=", map[string]string{"ADDR": "127.0.0.1:9001"}, `invalid -addr ""` + addrForm}, // given, even empty
+		{"", map[string]string{"ADDR": "127.0.0.1:ssh"}, `invalid ADDR "127.0.0.1:ssh"` + addrForm},
+		{"", map[string]string{"ADDR": ":http"}, `invalid ADDR ":http"` + addrForm},
+		{"", map[string]string{"ADDR": "127.0.0.1:"}, `invalid ADDR "127.0.0.1:"` + addrForm},
+		{"", map[string]string{"PORT": "http"}, `invalid PORT "http"` + portForm},
+		{"", map[string]string{"PORT": "abc"}, `invalid PORT "abc"` + portForm},
+		{"", map[string]string{"PORT": "0"}, `invalid PORT "0"` + portForm},
+		{"", map[string]string{"PORT": "99999"}, `invalid PORT "99999"` + portForm},
+		{"", map[string]string{"PORT": "-1"}, `invalid PORT "-1"` + portForm},
+		{"", map[string]string{"PORT": "127.0.0.1:9000"}, `invalid PORT "127.0.0.1:9000"` + portForm},
+		{"-quiet -max-conns 10", map[string]string{"PORT": "http"}, `invalid PORT "http"` + portForm},
+	}
+	for _, tt := range tests {
+		t.Run(tt.want, func(t *testing.T) {
+			var errOut strings.Builder
+			_, err := parseArgs(strings.Fields(tt.args), &errOut, func(k string) string { return tt.env[k] })
+			if !errors.Is(err, errUsage) || errOut.String() != tt.want+"\n" {
+				t.Errorf("args %q, env %v: %v, printed %q; want errUsage (exit 2) and the one line %q", tt.args, tt.env, err, errOut.String(), tt.want)
+			}
+		})
+	}
+}
+
+// TestZeroSettingsThatMeanSomething: the two settings where 0 is not a
+// mistake take it, as the README's flag table says.
+func TestZeroSettingsThatMeanSomething(t *testing.T) {
+	s, err := parseArgs([]string{"-max-conns", "0", "-shutdown-timeout", "0"}, io.Discard, func(string) string { return "" })
+	if err != nil || s.maxConns != 0 || s.shutdownTimeout != 0 {
+		t.Errorf("-max-conns 0 -shutdown-timeout 0: max-conns %d, shutdown-timeout %v, %v; want 0, 0, nil", s.maxConns, s.shutdownTimeout, err)
+	}
+}
+
+// TestMaxConnsZeroIsNoCap: with -max-conns 0, more clients than the
+// default cap are all served and all kept alive; none is refused or
+// closed to make room.
+func TestMaxConnsZeroIsNoCap(t *testing.T) {
+	const clients = 300 // more than the default cap of 256
+	line := transcript.StartMain(t, run, "-addr", "127.0.0.1:0", "-quiet", "-max-conns", "0")
+	url := strings.TrimPrefix(strings.TrimPrefix(line, "step07-docker serving on "), "http://")
+	addr := strings.TrimSuffix(url, "/")
+	conns := make([]net.Conn, clients)
+	for i := range conns {
+		conns[i] = transcript.Dial(t, addr)
+		if status := request(t, conns[i], "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"); status != "HTTP/1.1 200 OK\r\n" {
+			t.Fatalf("client %d of %d with -max-conns 0 got %q, want HTTP/1.1 200 OK", i+1, clients, status)
+		}
+	}
+	for i, conn := range conns { // each one's second request, on the same connection
+		if status := request(t, conn, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"); status != "HTTP/1.1 200 OK\r\n" {
+			t.Fatalf("client %d of %d, kept alive with -max-conns 0, got %q on its second request, want HTTP/1.1 200 OK", i+1, clients, status)
+		}
 	}
 }
 
@@ -532,4 +626,25 @@ func startSlow(t *testing.T, conn net.Conn) *bufio.Reader {
 		head.WriteString(line)
 	}
 	return br
+}
+
+// TestREADMEFlagTable: each of step 07's flags has a row in the README's
+// flag table, and the row's default is the flag's.
+func TestREADMEFlagTable(t *testing.T) {
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	flags := flag.NewFlagSet("step07-docker", flag.ContinueOnError)
+	shippingFlags(flags, &shipping{})
+	flags.VisitAll(func(f *flag.Flag) {
+		def := "`" + f.DefValue + "`"
+		if f.DefValue == "false" { // a switch: no default shown
+			def = ""
+		}
+		row := regexp.MustCompile("\n\\| `-" + f.Name + "( [a-z:]+)?` \\| " + regexp.QuoteMeta(def) + " ?\\|")
+		if !row.Match(readme) {
+			t.Errorf("README.md: no flag-table row for -%s with the default %s", f.Name, def)
+		}
+	})
 }
