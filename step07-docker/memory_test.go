@@ -143,6 +143,12 @@ func TestBodyBudgetRefusesUploadsThatDoNotFit(t *testing.T) {
 			t.Errorf("after the 503 the connection read %v; want it closed (EOF)", err)
 		}
 	}
+	// A HEAD gets the same answer, without its body.
+	head := transcript.Dial(t, addr)
+	io.WriteString(head, strings.Replace(upload(size), "POST", "HEAD", 1))
+	if got, _ := io.ReadAll(head); !strings.HasPrefix(string(got), "HTTP/1.1 503 ") || !strings.HasSuffix(string(got), "\r\n\r\n") {
+		t.Errorf("a HEAD beyond the budget got %q; want a 503 head and no body", got)
+	}
 	// A request without a body needs no share: the server keeps serving.
 	if status := request(t, transcript.Dial(t, addr), "GET / HTTP/1.1\r\nHost: x\r\n\r\n"); status != "HTTP/1.1 200 OK\r\n" {
 		t.Errorf("a GET while the budget is full got %q, want 200", status)
