@@ -1,10 +1,11 @@
 package main
 
 // A cap on concurrent connections. Each connection can hold a bounded
-// amount of memory (the README adds it up), so a cap on connections is a
-// bound on the whole server: cap × worst case. Without one, a burst of
-// clients (or one client opening sockets in a loop) can take the process
-// past its container's memory limit, and the kernel kills it.
+// amount of memory (the README adds it up), so a cap on connections
+// bounds what the server holds for them: cap × worst case (the bodies
+// the apps read have a budget of their own, memory.go). Without one, a
+// burst of clients (or one client opening sockets in a loop) can take the
+// process past its container's memory limit, and the kernel kills it.
 //
 // What a client beyond the cap meets is a choice. Not accepting leaves it
 // in the kernel's backlog: its connect succeeds, then it hears nothing
@@ -73,19 +74,27 @@ func turnAway(conn net.Conn, max int) {
 	lingeringClose(conn)
 }
 
-// overCapResponse is the 503 a connection beyond the cap gets. Like every
-// answer the server makes itself (step 05), it carries Date and Server.
+// overCapResponse is the 503 a connection beyond the cap gets.
 func overCapResponse(max int, now time.Time) []byte {
-	text := fmt.Sprintf("the server already has as many connections as it takes (%d); try again in a second\n", max)
-	return fmt.Appendf(nil, "HTTP/1.1 503 Service Unavailable\r\n"+
+	return unavailableResponse(fmt.Sprintf("the server already has as many connections as it takes (%d); try again in a second\n", max), false, now)
+}
+
+// unavailableResponse is a 503 that asks the client to come back in a
+// second, with text as its body (none for a HEAD). Like every answer the
+// server makes itself (step 05), it carries Date and Server.
+func unavailableResponse(text string, isHead bool, now time.Time) []byte {
+	head := fmt.Appendf(nil, "HTTP/1.1 503 Service Unavailable\r\n"+
 		"Date: %s\r\n"+
 		"Server: %s\r\n"+
 		"Content-Type: text/plain; charset=utf-8\r\n"+
 		"Content-Length: %d\r\n"+
 		"Retry-After: 1\r\n"+
 		"Connection: close\r\n"+
-		"\r\n"+
-		"%s", now.UTC().Format(imfFixdate), serverSoftware, len(text), text)
+		"\r\n", now.UTC().Format(imfFixdate), serverSoftware, len(text))
+	if isHead {
+		return head
+	}
+	return append(head, text...)
 }
 
 // slotConn gives its slot back when it is closed, once however often

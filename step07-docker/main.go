@@ -169,6 +169,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		accessLog = nil
 	}
 	server := &Server{HeaderTimeout: s.header, BodyTimeout: s.body, IdleTimeout: s.idle, WriteTimeout: s.write}
+	server.BodyMemory = limitMemory(stdout, s.maxConns) // the container's limit, or GOMEMLIMIT (memory.go)
 	// /healthz asks the server whether it is shutting down (healthz.go).
 	server.App = withMiddleware(addShippingRoutes(routes(), server.ShuttingDown).App, accessLog, s.debug, randomID)
 	ln = limitConns(ln, s.maxConns) // a 503 beyond the cap (limit.go)

@@ -31,7 +31,9 @@ type Server struct {
 	BodyTimeout   time.Duration // step07: how long it may take to send the whole body, once the head is in; 0 means 30s
 	IdleTimeout   time.Duration // how long a kept-alive connection may wait for its next request; 0 means 30s
 	WriteTimeout  time.Duration // how long one write may wait for a client that does not read; 0 means 30s
+	BodyMemory    int64         // step07: bytes request bodies may hold at once (memory.go); 0 means no budget
 	conns         connTracker   // step07: every open connection, for Shutdown (shutdown.go)
+	bodies        bodyBudget    // step07: what the bodies in progress hold of BodyMemory
 }
 
 // Serve accepts connections until ln is closed. Each connection gets its
@@ -149,6 +151,11 @@ func (s *Server) respond(req *Request, br *bufio.Reader, local, remote net.Addr,
 		writeError(bw, err, isHead, acceptsJSON(req)) // framing we refuse: the app never runs
 		return false
 	}
+	release, ok := s.reserveBody(input, bw, isHead) // step07: room in memory for the body, or a 503 (memory.go)
+	if !ok {
+		return false
+	}
+	defer release()
 	errs := cmp.Or[io.Writer](s.Errors, os.Stderr)
 	environ, err := buildEnviron(req, local, remote, input, errs)
 	if err != nil {
