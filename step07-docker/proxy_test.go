@@ -169,7 +169,8 @@ var proxySetups = []struct {
 // whose requests a proxy passes on as they are. Not a request nginx
 // answers itself: a malformed one (reject-*, and anything Go's own parser
 // cannot read, such as garbage, a cut head or a list-form Content-Length),
-// or one that says Expect: 100-continue. Not a chunked body, which nginx
+// one that says Expect: 100-continue, or OPTIONS * (nginx answers 400 to
+// any target that is not a path). Not a chunked body, which nginx
 // passes on de-chunked with a Content-Length, so the environ differs. Not
 // error-after-headers: its point is a response cut short, and behind an
 // HTTP/1.0 upstream connection a cut is indistinguishable from the end of
@@ -184,7 +185,7 @@ func throughAProxy(tr *transcript.Transcript) bool {
 	}
 	for _, ex := range tr.Exchanges {
 		req, err := http.ReadRequest(bufio.NewReader(bytes.NewReader(ex.Request)))
-		if err != nil || req.TransferEncoding != nil || req.Header.Get("Expect") != "" {
+		if err != nil || req.TransferEncoding != nil || req.Header.Get("Expect") != "" || req.RequestURI == "*" {
 			return false
 		}
 	}
