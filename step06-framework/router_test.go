@@ -59,6 +59,8 @@ func TestRouterPicksTheRoute(t *testing.T) {
 		{"GET", "", "/users/me", "200 OK", "me []  /users/me", Header{}},
 		{"DELETE", "", "/users/42", "200 OK", "delete [id=42]  /users/42", Header{}},
 		{"HEAD", "", "/users/42", "200 OK", "user [id=42]  /users/42", Header{}}, // the server drops the body
+		{"HEAD", "", "/users/me", "200 OK", "me []  /users/me", Header{}},        // the most specific GET route, as for a GET
+		{"HEAD", "", "/any", "200 OK", "get any []  /any", Header{}},             // a GET route beats a method-less one for HEAD too
 		{"HEAD", "", "/both", "200 OK", "head both []  /both", Header{}},
 		{"HEAD", "", "/head-only", "200 OK", "head []  /head-only", Header{}},
 		{"PATCH", "", "/any", "200 OK", "any []  /any", Header{}},
@@ -73,6 +75,7 @@ func TestRouterPicksTheRoute(t *testing.T) {
 		{"GET", "", "/user", "404 Not Found", "", Header{}},
 		{"GET", "", "/users/", "405 Method Not Allowed", "", Header{"Allow", "POST"}},
 		{"PUT", "", "/users/42", "405 Method Not Allowed", "", Header{"Allow", "DELETE, GET, HEAD"}},
+		{"OPTIONS", "", "/users/42", "405 Method Not Allowed", "", Header{"Allow", "DELETE, GET, HEAD"}},
 		{"GET", "", "/head-only", "405 Method Not Allowed", "", Header{"Allow", "HEAD"}},
 		{"GET", "", "/users/42/", "308 Permanent Redirect", "", Header{"Location", "/users/42"}},
 		{"GET", "/mnt", "/users/42/", "308 Permanent Redirect", "", Header{"Location", "/mnt/users/42"}},
@@ -106,6 +109,22 @@ func containsHeader(headers []Header, want Header) bool {
 		}
 	}
 	return false
+}
+
+func TestRouterAnswersOptionsAsterisk(t *testing.T) {
+	// OPTIONS * is about the server, not a path (RFC 9110 §9.3.7): no
+	// route has "*", yet the answer is 200, with no content, and Allow
+	// names the methods of all the routes.
+	environ := goodEnviron()
+	environ["REQUEST_METHOD"], environ["PATH_INFO"] = "OPTIONS", "*"
+	status, headers, body, _, p := callApp(testRouter().App, environ)
+	if p != nil {
+		t.Fatalf("panic: %v", p)
+	}
+	want := []Header{{"Allow", "DELETE, GET, HEAD, POST"}, {"Content-Length", "0"}}
+	if status != "200 OK" || !cmp.Equal(headers, want) || len(body) != 0 {
+		t.Errorf("OPTIONS * got %q %q %q, want 200 OK %q and no body", status, headers, body, want)
+	}
 }
 
 func TestRouterRedirectKeepsTheQuery(t *testing.T) {
@@ -160,5 +179,48 @@ func TestRouterOrder(t *testing.T) {
 	want := []string{"literal wild", "wild literal", "literal wild", "wild wild"}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
+
+func TestRouterHeadFollowsGetPrecedence(t *testing.T) {
+	// A HEAD is answered as a GET would be, by the same precedence, in
+	// whatever order the routes were added: a literal segment beats a
+	// wildcard, a method beats none, and a HEAD route of the same path
+	// beats its GET route.
+	routes := []struct{ pattern, name string }{
+		{"GET /hello/{name}", "get wildcard"},
+		{"GET /hello/world", "get literal"},
+		{"HEAD /page/{id}", "head wildcard"},
+		{"GET /page/me", "get literal"},
+		{"/any", "any method"},
+		{"GET /any", "get"},
+		{"/both", "any method"},
+		{"GET /both", "get"},
+		{"HEAD /both", "head"},
+	}
+	want := map[string]string{
+		"/hello/world": "get literal",
+		"/hello/x":     "get wildcard",
+		"/page/me":     "get literal", // the literal path first, then the method
+		"/page/x":      "head wildcard",
+		"/any":         "get",
+		"/both":        "head",
+	}
+	for _, reversed := range []bool{false, true} {
+		rt := NewRouter()
+		for i := range routes {
+			if reversed {
+				i = len(routes) - 1 - i
+			}
+			rt.Route(routes[i].pattern, named(routes[i].name))
+		}
+		for path, wantName := range want {
+			environ := goodEnviron()
+			environ["REQUEST_METHOD"], environ["PATH_INFO"] = "HEAD", path
+			_, _, body, _, _ := callApp(rt.App, environ)
+			if got := strings.SplitN(string(body), " [", 2)[0]; got != wantName {
+				t.Errorf("routes added reversed=%v: HEAD %s went to %q, want %q", reversed, path, got, wantName)
+			}
+		}
 	}
 }

@@ -18,13 +18,16 @@ package main
 //   - A literal segment beats a wildcard, left to right: /hello/world wins
 //     over /hello/{name}. A pattern with a method beats one without. Among
 //     equals, the first added wins.
-//   - A GET route answers HEAD too (the server sends no body); a HEAD route
-//     of its own, if any, comes first.
+//   - A GET route answers HEAD too (the server sends no body), by the same
+//     rules: the most specific path first, and a GET route before a
+//     method-less one; a HEAD route for the same path comes before both.
 //   - Path known, method not: 405, with Allow listing the methods there are.
 //   - Trailing slash: /hello and /hello/ are different paths. When only the
 //     other one has a route, the answer is 308 Permanent Redirect to it (308
 //     keeps the method and the body, unlike 301).
 //   - Nothing matches: 404.
+//   - OPTIONS * asks about the server, not a path: 200, with Allow naming
+//     every method the routes have, and no content.
 //   - A mount owns every path under its prefix, and comes before the routes.
 
 import (
@@ -103,6 +106,10 @@ func (rt *Router) Mount(prefix string, app App) {
 // App is the router as a WSGI application: Server{App: router.App}.
 func (rt *Router) App(environ Environ, startResponse StartResponse) iter.Seq[[]byte] {
 	pathInfo := environ["PATH_INFO"].(string) // Latin-1: a rune per byte
+	method := environ["REQUEST_METHOD"].(string)
+	if pathInfo == "*" && method == "OPTIONS" {
+		return rt.serverOptions(environ, startResponse)
+	}
 	for _, m := range rt.mounts {
 		// The prefix is ASCII, so it reads the same in Latin-1.
 		if rest, ok := strings.CutPrefix(pathInfo, m.prefix); ok && (rest == "" || rest[0] == '/') {
@@ -113,19 +120,23 @@ func (rt *Router) App(environ Environ, startResponse StartResponse) iter.Seq[[]b
 	}
 
 	path := cmp.Or(wireString(pathInfo), "/") // the bytes the client sent, as the patterns are written
-	method := environ["REQUEST_METHOD"].(string)
-	var allowed []string // the methods of the routes whose path matches
-	var getForHead *route
+
+	var allowed []string  // the methods of the routes whose path matches
+	var getForHead *route // a HEAD's GET route, unless a HEAD route for the same path follows
 	var getValues []string
 	for i := range rt.routes {
 		r := &rt.routes[i]
 		values, ok := r.match(path)
 		switch {
 		case !ok:
+		case getForHead != nil && (r.method == "" || !slices.Equal(kinds(r.segments), kinds(getForHead.segments))):
+			// The routes are in order: this one and all that follow have
+			// a less specific path, or no method, and the GET route wins.
+			return getForHead.serve(getValues, environ, startResponse)
 		case r.method == method || r.method == "":
 			return r.serve(values, environ, startResponse)
-		case r.method == "GET" && method == "HEAD" && getForHead == nil:
-			getForHead, getValues = r, values // unless a HEAD route follows
+		case r.method == "GET" && method == "HEAD":
+			getForHead, getValues = r, values
 		default:
 			allowed = append(allowed, r.method)
 		}
@@ -136,11 +147,7 @@ func (rt *Router) App(environ Environ, startResponse StartResponse) iter.Seq[[]b
 
 	fullPath := wireString(environ["SCRIPT_NAME"].(string)) + path
 	if len(allowed) > 0 {
-		if slices.Contains(allowed, "GET") {
-			allowed = append(allowed, "HEAD")
-		}
-		slices.Sort(allowed)
-		allow := strings.Join(slices.Compact(allowed), ", ")
+		allow := allowList(allowed)
 		return ErrorPage(405, method+" is not allowed at "+fullPath+"; try "+allow+".").
 			WithHeader("Allow", allow)(environ, startResponse)
 	}
@@ -152,6 +159,32 @@ func (rt *Router) App(environ Environ, startResponse StartResponse) iter.Seq[[]b
 		return Redirect(308, location)(environ, startResponse)
 	}
 	return ErrorPage(404, "Nothing is at "+fullPath+".")(environ, startResponse)
+}
+
+// serverOptions answers OPTIONS * (asterisk-form), which asks about the
+// server as a whole, not a resource (RFC 9110 §9.3.7): 200, no content,
+// and Allow naming every method a route has. A method-less route or a
+// mount takes any method; Allow lists what the routes name.
+func (rt *Router) serverOptions(environ Environ, startResponse StartResponse) iter.Seq[[]byte] {
+	var methods []string
+	for _, r := range rt.routes {
+		if r.method != "" {
+			methods = append(methods, r.method)
+		}
+	}
+	// RFC 9110 §9.3.7: with no content, Content-Length must say 0.
+	startResponse("200 OK", []Header{{"Allow", allowList(methods)}, {"Content-Length", "0"}}, nil)
+	return func(func([]byte) bool) {}
+}
+
+// allowList is the value of an Allow header for methods: sorted, each
+// once, and HEAD wherever GET is, since a GET route answers HEAD too.
+func allowList(methods []string) string {
+	if slices.Contains(methods, "GET") {
+		methods = append(methods, "HEAD")
+	}
+	slices.Sort(methods)
+	return strings.Join(slices.Compact(methods), ", ")
 }
 
 // serve runs the route's app with the wildcards' values in the environ.
