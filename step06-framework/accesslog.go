@@ -18,10 +18,16 @@ import (
 //	127.0.0.1 GET "/hello/world" 200 22 61µs
 //
 // the client's address, the method, the path (quoted, so no byte of it can
-// forge a line of its own), the status, the body bytes the app produced
-// (the server sends none of them for HEAD) and how long the app took, from
-// the call to the end of its body. Requests the server refuses before the
-// app runs (a malformed head, say) never reach it and are not logged.
+// forge a line of its own), the status the client gets, the body bytes the
+// app produced (the server sends none of them for HEAD, nor when it answers
+// in the app's place) and how long the app took, from the call to the end
+// of its body. Requests the server refuses before the app runs (a
+// malformed head, say) never reach it and are not logged.
+//
+// The status is usually the app's, but not always: when the request body
+// broke (cut short, too slow) before the headers went out, the server
+// answers 400 or 408 itself instead of the app's response. Only the server
+// knows, so it says: environ["server.response_status"] (response.go).
 func AccessLog(w io.Writer) Middleware {
 	var mu sync.Mutex // one line at a time, whole, from every connection's goroutine
 	return func(next App) App {
@@ -39,7 +45,7 @@ func AccessLog(w io.Writer) Middleware {
 			})
 			return func(yield func([]byte) bool) {
 				defer func() { // also when the body panics: the line still tells what went out
-					line := logLine(environ, status, sent, time.Since(start))
+					line := logLine(environ, statusSent(environ, status), sent, time.Since(start))
 					mu.Lock()
 					defer mu.Unlock()
 					w.Write(line)
@@ -53,6 +59,15 @@ func AccessLog(w io.Writer) Middleware {
 			}
 		}
 	}
+}
+
+// statusSent is the status the server says the client gets, or, from a
+// server that does not say, the app's.
+func statusSent(environ Environ, appStatus string) string {
+	if sent, ok := environ["server.response_status"].(func() string); ok && sent() != "" {
+		return sent()
+	}
+	return appStatus
 }
 
 // logLine formats one access-log line with appends into one buffer: no fmt.
