@@ -94,7 +94,7 @@ func logLine(environ Environ, status string, sent int, took time.Duration) []byt
 // logBufferBytes bounds what a logWriter holds while its output is slow or
 // stuck: at most this much waits, and as much again is being written,
 // whatever the number of connections.
-const logBufferBytes = 256 << 10
+const logBufferBytes = 1 << 20
 
 // logWriter is where the server's own output goes (run, main.go). Writing
 // to stdout can block: when stdout is a pipe and the program that reads it

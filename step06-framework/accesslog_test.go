@@ -79,9 +79,9 @@ func (o *stuckOutput) Write(p []byte) (int, error) {
 // the lines that do not fit are dropped, and once the output moves again
 // the log says how many, so that every request is either a line or counted.
 func TestAStuckLogHoldsNoRequest(t *testing.T) {
-	const requests = 64
-	// Lines of about 6 KiB: the 64 of them do not fit in logBufferBytes.
+	// Lines of about 6 KiB, more of them than logBufferBytes holds.
 	path := "/" + strings.Repeat("x", 6000)
+	requests := logBufferBytes/len(path) + 16
 	out := &stuckOutput{release: make(chan struct{})}
 	log := newLogWriter(out)
 	app := withMiddleware(routes().App, log, false, fixedID)

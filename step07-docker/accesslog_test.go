@@ -83,9 +83,9 @@ func (o *stuckOutput) Write(p []byte) (int, error) {
 // the lines that do not fit are dropped, and once the output moves again
 // the log says how many, so that every request is either a line or counted.
 func TestAStuckLogHoldsNoRequest(t *testing.T) {
-	const requests = 64
-	// Lines of about 6 KiB: the 64 of them do not fit in logBufferBytes.
+	// Lines of about 6 KiB, more of them than logBufferBytes holds.
 	path := "/" + strings.Repeat("x", 6000)
+	requests := logBufferBytes/len(path) + 16
 	out := &stuckOutput{release: make(chan struct{})}
 	log := newLogWriter(out)
 	app := withMiddleware(routes().App, log, false, fixedID)
@@ -247,10 +247,10 @@ func TestSIGTERMEndsAServerWhoseStdoutIsStuck(t *testing.T) {
 	if !ok {
 		t.Fatalf("first line %q", first)
 	}
-	// Access-log lines of about 6 KiB: 48 of them fill a pipe (64 KiB on
-	// Linux) and the server's log buffer.
+	// Access-log lines of about 6 KiB, enough of them to fill the pipe
+	// (64 KiB on Linux) and the log's buffer: some are dropped.
 	path := "/" + strings.Repeat("x", 6000)
-	for i := range 48 {
+	for i := range (64<<10+logBufferBytes)/len(path) + 16 {
 		conn := transcript.Dial(t, strings.TrimSuffix(url, "/"))
 		conn.SetDeadline(time.Now().Add(time.Minute)) // a guard, so that a stuck server fails the test instead of hanging it
 		io.WriteString(conn, "GET "+path+" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
