@@ -124,12 +124,13 @@ func echoEnviron(environ Environ, startResponse StartResponse) iter.Seq[[]byte] 
 // show writes one environ value the way Go source would. A string is
 // quoted with every rune past ASCII as \u00XX, so the Latin-1 runes of a
 // CGI value stay visible: /caf%C3%A9 gives PATH_INFO "/caf\u00c3\u00a9",
-// two runes for the two bytes of a UTF-8 é. A stream shows its Go type.
+// two runes for the two bytes of a UTF-8 é. A stream or a function shows
+// its Go type.
 func show(value any) string {
 	switch v := value.(type) {
 	case string:
 		return strconv.QuoteToASCII(v)
-	case io.Reader, io.Writer:
+	case io.Reader, io.Writer, func() string:
 		return fmt.Sprintf("%T", v)
 	default:
 		return fmt.Sprint(v)

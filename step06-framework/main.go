@@ -160,12 +160,17 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "step06-framework serving on %s\n", browsable(ln.Addr()))
+	// Everything run prints goes through log, which never blocks a request
+	// (a stuck stdout drops lines instead, accesslog.go). Its last lines
+	// get a second to go out.
+	log := newLogWriter(stdout)
+	defer log.Flush(time.Second)
+	fmt.Fprintf(log, "step06-framework serving on %s\n", browsable(ln.Addr()))
 	go func() {
 		<-ctx.Done()
 		ln.Close()
 	}()
-	accessLog := stdout
+	var accessLog io.Writer = log
 	if s.quiet {
 		accessLog = nil // no log, and none of its work: for load tests
 	}

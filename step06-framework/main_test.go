@@ -372,17 +372,19 @@ func TestQuietPrintsNoAccessLog(t *testing.T) {
 			go func() { done <- run(ctx, args, out) }()
 			select {
 			case <-firstLine:
-				defer func() { cancel(); <-done }()
 			case err := <-done:
 				t.Fatalf("run(%q) = %v before printing its URL", args, err)
 			case <-time.After(10 * time.Second):
+				cancel()
 				t.Fatal("run printed no URL within 10s")
 			}
 			urlLine := out.String()
 			addr := strings.TrimSuffix(strings.TrimPrefix(urlLine, "step06-framework serving on http://"), "/\n")
 			conn := transcript.Dial(t, addr)
 			io.WriteString(conn, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-			io.ReadAll(conn) // the line is printed when the body ends, before the server hangs up
+			io.ReadAll(conn) // the line is logged when the body ends, before the server hangs up
+			cancel()
+			<-done // run returns once what it logged is out
 			got := strings.TrimPrefix(out.String(), urlLine)
 			if quiet && got != "" {
 				t.Errorf("with -quiet, run printed %q after its URL, want nothing", got)

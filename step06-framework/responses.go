@@ -167,9 +167,11 @@ func wantsJSON(accept string) bool {
 
 // ErrorResponse is the page for an error a handler got from Req: an
 // *HTTPError answers its own code and message (400 bad JSON, 413 too
-// large, 415 wrong Content-Type), and so does a broken body (the server
-// answers that one itself anyway). Any other error is the app's fault:
-// 500, with the error on wsgi.errors and not on the page.
+// large, 415 wrong Content-Type), and so does a broken body: badly framed
+// (its *statusError), cut short (400) or too slow (408), the status the
+// server answers it with itself anyway (errorStatus), with nothing logged:
+// the client's error is no fault of the app's. Any other error is: 500,
+// with the error on wsgi.errors and not on the page.
 func ErrorResponse(err error) App {
 	var httpErr *HTTPError
 	var broken *statusError
@@ -180,6 +182,11 @@ func ErrorResponse(err error) App {
 		return ErrorPage(broken.Code, broken.Text)
 	}
 	return func(environ Environ, startResponse StartResponse) iter.Seq[[]byte] {
+		if input, ok := environ["wsgi.input"].(interface{ Err() error }); ok && input.Err() != nil && errors.Is(err, input.Err()) {
+			// The request body broke (cut short, or too slow): the client's
+			// error, not the app's, and the server answers it itself.
+			return ErrorPage(errorStatus(err))(environ, startResponse)
+		}
 		fmt.Fprintf(environ["wsgi.errors"].(io.Writer), "error: %v\n", err)
 		return ErrorPage(500, "The application failed.")(environ, startResponse)
 	}

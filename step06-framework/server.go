@@ -130,7 +130,11 @@ func (s *Server) respond(req *Request, br *bufio.Reader, local, remote net.Addr,
 		writeError(bw, err, isHead, acceptsJSON(req))
 		return false
 	}
-	keepAlive := newResponse(bw, req, input, errs, time.Now).serve(s.App, environ)
+	resp := newResponse(bw, req, input, errs, time.Now)
+	// PEP 3333 lets a server add keys of its own, with a dotted name. This
+	// one tells the access log which status the client gets (response.go).
+	environ["server.response_status"] = resp.clientStatus
+	keepAlive := resp.serve(s.App, environ)
 	// The next request starts right after this body: skip what the app left.
 	return keepAlive && input.drain() == nil
 }
@@ -161,15 +165,7 @@ func acceptsJSON(req *Request) bool {
 // and no body (RFC 9110 §9.3.2), its Content-Length still saying what GET
 // would get.
 func errorResponse(err error, isHead, asJSON bool, now time.Time) []byte {
-	code, text := 400, err.Error() // a body cut short, or a broken connection the client will never read
-	var refused *statusError
-	var netErr net.Error
-	switch {
-	case errors.As(err, &refused):
-		code, text = refused.Code, refused.Text
-	case errors.As(err, &netErr) && netErr.Timeout():
-		code, text = 408, "the request did not arrive in time"
-	}
+	code, text := errorStatus(err)
 	contentType, body := "text/plain; charset=utf-8", []byte(text+"\n")
 	if asJSON {
 		contentType, body = "application/json", errorJSON(code, text, "")
@@ -185,6 +181,21 @@ func errorResponse(err error, isHead, asJSON bool, now time.Time) []byte {
 		return head
 	}
 	return append(head, body...)
+}
+
+// errorStatus is the status code and one-line reason the server answers
+// err with: a refusal's own, 408 for a read that timed out, else 400 (a
+// body cut short, or a broken connection the client will never read).
+func errorStatus(err error) (code int, text string) {
+	var refused *statusError
+	var netErr net.Error
+	switch {
+	case errors.As(err, &refused):
+		return refused.Code, refused.Text
+	case errors.As(err, &netErr) && netErr.Timeout():
+		return 408, "the request did not arrive in time"
+	}
+	return 400, err.Error()
 }
 
 // timedWriter gives every write to the client a deadline of its own. A

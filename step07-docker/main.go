@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 )
 
 // defaultAddr is every interface: in a container, loopback is the
@@ -163,13 +164,18 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "step07-docker serving on %s\n", browsable(ln.Addr()))
-	accessLog := stdout
+	// Everything run prints goes through log, which never blocks serving or
+	// shutdown (a stuck stdout drops lines instead, accesslog.go). Its last
+	// lines get a second to go out.
+	log := newLogWriter(stdout)
+	defer log.Flush(time.Second)
+	fmt.Fprintf(log, "step07-docker serving on %s\n", browsable(ln.Addr()))
+	var accessLog io.Writer = log
 	if s.quiet {
 		accessLog = nil
 	}
 	server := &Server{HeaderTimeout: s.header, BodyTimeout: s.body, IdleTimeout: s.idle, WriteTimeout: s.write}
-	server.BodyMemory = limitMemory(stdout, s.maxConns) // the container's limit, or GOMEMLIMIT (memory.go)
+	server.BodyMemory = limitMemory(log, s.maxConns) // the container's limit, or GOMEMLIMIT (memory.go)
 	// /healthz asks the server whether it is shutting down (healthz.go).
 	server.App = withMiddleware(addShippingRoutes(routes(), server.ShuttingDown).App, accessLog, s.debug, randomID)
 	ln = limitConns(ln, s.maxConns) // a 503 beyond the cap (limit.go)
@@ -177,5 +183,5 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if s.oneAtATime {
 		serve = server.ServeOneAtATime
 	}
-	return serveUntil(ctx, server, serve, ln, s.shutdownTimeout, stdout) // shutdown.go
+	return serveUntil(ctx, server, serve, ln, s.shutdownTimeout, log) // shutdown.go
 }

@@ -311,6 +311,22 @@ func bodyless(status string) bool {
 	return strings.HasPrefix(status, "1") || strings.HasPrefix(status, "204 ") || strings.HasPrefix(status, "304 ")
 }
 
+// clientStatus is the status line the client gets for this request, as
+// far as is known when it is asked: the server's own answer (400, 408, 413
+// ...) once the request body has broken before the headers went out, as
+// sendHeaders and fail then answer that instead of the app's response;
+// else the app's status ("" before it called start_response). The access
+// log asks it (as environ["server.response_status"]) when the app's body
+// ends, which is before the server sends the last of the response: the
+// body cannot break after that, as nobody reads it any more.
+func (r *response) clientStatus() string {
+	if err := r.input.Err(); err != nil && r.phase < sending {
+		code, _ := errorStatus(err)
+		return statusLine(code)
+	}
+	return r.status
+}
+
 // sendHeaders writes the status line and the headers, and decides how the
 // body is framed. knownLength is the body's length if it has ended, else -1.
 func (r *response) sendHeaders(knownLength int64) {

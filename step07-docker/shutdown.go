@@ -131,6 +131,8 @@ func (t *connTracker) signalIfEmpty() {
 // serveUntil runs serve on ln until ctx ends (SIGTERM, SIGINT, or a
 // test's cancel), then shuts the server down gracefully, giving the
 // requests in flight up to timeout. It returns serve's error, or nil.
+// Its lines go to log, which must never block (run's logWriter): a stuck
+// stdout must not keep a SIGTERM from ending the process.
 func serveUntil(ctx context.Context, server *Server, serve func(net.Listener) error, ln net.Listener, timeout time.Duration, log io.Writer) error {
 	served := make(chan error, 1)
 	go func() { served <- serve(ln) }()
