@@ -31,7 +31,7 @@ type Server struct {
 	BodyTimeout   time.Duration // step07: how long it may take to send the whole body, once the head is in; 0 means 30s
 	IdleTimeout   time.Duration // how long a kept-alive connection may wait for its next request; 0 means 30s
 	WriteTimeout  time.Duration // how long one write may wait for a client that does not read; 0 means 30s
-	conns         connTracker   // step07: every open connection, for Shutdown (shutdown.go)
+	conns         connTracker   // step07: every open connection, for Shutdown and the cap (shutdown.go)
 }
 
 // Serve accepts connections until ln is closed. Each connection gets its
@@ -129,6 +129,9 @@ func (s *Server) handle(conn net.Conn) {
 			// field line. There is nothing to negotiate, so the answer is
 			// plain text. A HEAD refused once its method was read gets no body.
 			writeError(bw, err, req != nil && req.Method == "HEAD", false)
+		} else if refusal := refusedOnReserve(conn, req); refusal != nil { // step07: the probe's reserve takes GET /healthz only (limit.go)
+			bw.Write(refusal)
+			bw.Flush()
 		} else {
 			keepAlive = s.respond(req, br, local, remote, bw)
 		}
