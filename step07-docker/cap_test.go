@@ -53,12 +53,14 @@ func idleCount(srv *Server) int {
 	return n
 }
 
-// closedByServer reports whether the server has closed conn: a read gets
-// EOF (or a reset) at once instead of waiting.
+// closedByServer reports whether the server has already closed conn (a
+// read gets EOF, or a reset, at once). Call it once the close must have
+// happened; the 10s only keeps a connection left open from hanging the test.
 func closedByServer(conn net.Conn) bool {
-	conn.SetReadDeadline(time.Now().Add(time.Hour))
+	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
 	_, err := conn.Read(make([]byte, 1))
-	return err != nil
+	var netErr net.Error
+	return err != nil && !(errors.As(err, &netErr) && netErr.Timeout())
 }
 
 // A full server whose connections only wait: the new client is served,
@@ -262,7 +264,8 @@ func TestMaxConnsZeroIsNoCap(t *testing.T) {
 
 // The default cap is 256, and run puts the cap it is given in front of
 // the server: at -max-conns 1, with one request in progress, the next
-// client gets the 503.
+// client gets the 503; with one silent connection, the next client gets
+// its 200 and the silent one is closed.
 func TestRunCapsConnections(t *testing.T) {
 	s, err := parseArgs(nil, io.Discard, func(string) string { return "" })
 	if err != nil || s.maxConns != 256 {
@@ -279,6 +282,18 @@ func TestRunCapsConnections(t *testing.T) {
 	}
 	if status := request(t, transcript.Dial(t, addr), getNow); status != full {
 		t.Errorf("run -max-conns 1 with a request in progress: a new client got %q, want the 503", status)
+	}
+
+	line = transcript.StartMain(t, run, "-addr", "127.0.0.1:0", "-max-conns", "1", "-header-timeout", "1h", "-quiet")
+	addr = strings.TrimSuffix(strings.TrimPrefix(line, "step07-docker serving on http://"), "/")
+	silent := transcript.Dial(t, addr)
+	// The silent connection is idle once its handler has begun to wait,
+	// a moment after the accept: until then a new client gets the 503.
+	patiently(t, "a new client gets 200 from run -max-conns 1 with a silent connection", func() bool {
+		return request(t, transcript.Dial(t, addr), "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n") == ok200
+	})
+	if !closedByServer(silent) {
+		t.Errorf("the silent connection is still open after a new client took its slot")
 	}
 }
 
