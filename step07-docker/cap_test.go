@@ -378,7 +378,7 @@ func TestProbeHasADeadline(t *testing.T) {
 // serverAddr reads PID 1's command line and environment from a /proc of
 // the test's making.
 func TestProbeFindsTheServersAddress(t *testing.T) {
-	const self, own = "/step07", ":8081"
+	const self, own = "/step07", "127.0.0.1:7000" // own: what the probe was given
 	tests := []struct {
 		name     string
 		cmdline  []string // PID 1's; nil: no /proc/1
@@ -414,5 +414,27 @@ func TestProbeFindsTheServersAddress(t *testing.T) {
 				t.Errorf("serverAddr = %q, want %q", got, tt.wantAddr)
 			}
 		})
+	}
+}
+
+// A connection the cap closed is never answered, even when its request's
+// first byte came in just before the close (handle's Peek returned, and
+// answering is next): its client saw a close without an answer and may
+// send the request again, so running the app for it could run it twice.
+func TestAnEvictedConnectionIsNotAnswered(t *testing.T) {
+	var srv Server
+	conn, other := net.Pipe()
+	defer other.Close()
+	if !srv.waitingFor(conn) {
+		t.Fatal("waitingFor of a new connection = false, want true")
+	}
+	if !srv.evictIdle() {
+		t.Fatal("evictIdle with one idle connection = false, want true")
+	}
+	if srv.answering(conn) {
+		t.Error("answering after the cap closed the connection = true, want false")
+	}
+	if srv.evictIdle() {
+		t.Error("evictIdle with no idle connection left = true, want false")
 	}
 }
