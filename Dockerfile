@@ -30,7 +30,7 @@ COPY --from=build /step07 /step07
 USER 65532:65532
 EXPOSE 8081
 # The binary probes itself (a scratch image has no curl): GET /healthz,
-# exit 0 or 1. It reads the same ADDR or PORT as the server.
+# exit 0 or 1. It dials where the server (PID 1) listens: its flags, ADDR or PORT.
 HEALTHCHECK --interval=5s --timeout=3s --start-period=5s --retries=3 \
     CMD ["/step07", "-healthcheck"]
 # The exec form: the server is PID 1 and gets docker stop's SIGTERM itself.

@@ -31,10 +31,7 @@ const (
 )
 
 func TestDockerMemoryLimit(t *testing.T) {
-	if _, err := dockerErr(30*time.Second, "info"); err != nil {
-		requirePeer(t, "no Docker engine answers `docker info` (start dockerd)")
-	}
-	tag := buildTestImage(t, fmt.Sprintf("wsgi-course-step07-memtest:%d", os.Getpid()))
+	tag := courseImage(t)
 	id := docker(t, time.Minute, "run", "-d", "--memory="+containerMemory, tag)
 	t.Cleanup(func() {
 		if t.Failed() {
@@ -88,23 +85,6 @@ func TestDockerMemoryLimit(t *testing.T) {
 	if status, err := getStatus(addr, "/healthz"); status != "200" {
 		t.Errorf("after the uploads GET /healthz got %q, %v; want 200: the server must keep serving", status, err)
 	}
-}
-
-// buildTestImage builds the top-level Dockerfile as TestDockerImage does
-// and removes the image, and the build stage's leftovers, at the end.
-func buildTestImage(t *testing.T, tag string) string {
-	base := goBaseImage(t)
-	before := danglingImages(t)
-	t.Cleanup(func() {
-		dockerErr(time.Minute, "rmi", "-f", tag)
-		for id := range danglingImages(t) {
-			if !before[id] {
-				dockerErr(time.Minute, "rmi", id)
-			}
-		}
-	})
-	docker(t, 15*time.Minute, "build", "--network=none", "--build-arg", "GO_IMAGE="+base, "-t", tag, "..")
-	return tag
 }
 
 // waitServing polls (bounded) until the published port answers /healthz.

@@ -29,6 +29,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -78,30 +79,7 @@ func lastLines(s string, n int) string {
 }
 
 func TestDockerImage(t *testing.T) {
-	if _, err := exec.LookPath("docker"); err != nil {
-		requirePeer(t, "no docker command (Debian: apt-get install docker.io)")
-	}
-	if _, err := dockerErr(30*time.Second, "info"); err != nil {
-		requirePeer(t, "no Docker engine answers `docker info` (start dockerd)")
-	}
-	base := goBaseImage(t)
-
-	tag := fmt.Sprintf("wsgi-course-step07-test:%d", os.Getpid())
-	// The classic builder keeps the build stage's layers as untagged
-	// images; the ones this build leaves are removed with the image.
-	before := danglingImages(t)
-	t.Cleanup(func() {
-		dockerErr(time.Minute, "rmi", "-f", tag)
-		for id := range danglingImages(t) {
-			if !before[id] {
-				dockerErr(time.Minute, "rmi", id)
-			}
-		}
-	})
-	start := time.Now()
-	docker(t, 15*time.Minute, "build", "--network=none", "--build-arg", "GO_IMAGE="+base, "-t", tag, "..")
-	t.Logf("docker build: %.1f s (base image %s; a rebuild may reuse cached layers)", time.Since(start).Seconds(), base)
-
+	tag := courseImage(t)
 	size, _ := strconv.Atoi(docker(t, time.Minute, "image", "inspect", "--format", "{{.Size}}", tag))
 	t.Logf("image size: %d bytes (%.1f MB)", size, float64(size)/1e6)
 	if size == 0 || size >= maxImageBytes {
@@ -126,9 +104,59 @@ func TestDockerImage(t *testing.T) {
 	t.Run("docker stop lets a slow request finish and exits 0", func(t *testing.T) { stopDuringSlowRequest(t, id, addr) })
 }
 
-func danglingImages(t *testing.T) map[string]bool {
+// The Dockerfile's image, built once for every Docker test of this run
+// (the build is most of their time) and removed when they are done.
+var testImage struct {
+	once     sync.Once
+	tag      string          // empty when the build failed
+	dangling map[string]bool // the untagged images there were before the build
+}
+
+// courseImage builds ../Dockerfile unmodified, with --network=none, the
+// first time a test asks, and returns its tag.
+func courseImage(t *testing.T) string {
+	if _, err := exec.LookPath("docker"); err != nil {
+		requirePeer(t, "no docker command (Debian: apt-get install docker.io)")
+	}
+	if _, err := dockerErr(30*time.Second, "info"); err != nil {
+		requirePeer(t, "no Docker engine answers `docker info` (start dockerd)")
+	}
+	testImage.once.Do(func() {
+		base := goBaseImage(t)
+		tag := fmt.Sprintf("wsgi-course-step07-test:%d", os.Getpid())
+		// The classic builder keeps the build stage's layers as untagged
+		// images; the ones this build leaves are removed with the image.
+		testImage.dangling = danglingImages()
+		start := time.Now()
+		docker(t, 15*time.Minute, "build", "--network=none", "--build-arg", "GO_IMAGE="+base, "-t", tag, "..")
+		t.Logf("docker build: %.1f s (base image %s; a rebuild may reuse cached layers)", time.Since(start).Seconds(), base)
+		testImage.tag = tag
+	})
+	if testImage.tag == "" {
+		t.Fatal("the image was not built: see the first Docker test's failure")
+	}
+	return testImage.tag
+}
+
+// TestMain removes the test image, and the layers its build left, once
+// every test has run.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if testImage.tag != "" {
+		dockerErr(time.Minute, "rmi", "-f", testImage.tag)
+		for id := range danglingImages() {
+			if !testImage.dangling[id] {
+				dockerErr(time.Minute, "rmi", id)
+			}
+		}
+	}
+	os.Exit(code)
+}
+
+func danglingImages() map[string]bool {
 	ids := map[string]bool{}
-	for _, id := range strings.Fields(docker(t, time.Minute, "images", "-q", "--no-trunc", "--filter", "dangling=true")) {
+	out, _ := dockerErr(time.Minute, "images", "-q", "--no-trunc", "--filter", "dangling=true")
+	for _, id := range strings.Fields(out) {
 		ids[id] = true
 	}
 	return ids

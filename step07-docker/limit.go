@@ -7,34 +7,66 @@ package main
 // burst of clients (or one client opening sockets in a loop) can take the
 // process past its container's memory limit, and the kernel kills it.
 //
-// What a client beyond the cap meets is a choice. Not accepting leaves it
-// in the kernel's backlog: its connect succeeds, then it hears nothing
-// until a slot frees up or it gives up, and it cannot tell a full server
-// from a dead one. This server accepts it and answers at once with
+// The cap counts every connection, but not every connection is working.
+// One that only waits for a request (kept alive after its last answer, or
+// new and silent) costs a slot and does nothing with it; 256 of those would
+// lock everyone else out until their idle timeout. So, as nginx does when
+// it runs out of connections, a new connection that finds no slot free
+// closes the one that has waited longest for a request, and takes its slot
+// (RFC 9112 §9.5 lets a server close an idle connection at any time; its
+// client opens a new one). Only when every connection has a request in
+// progress is the new one refused.
+//
+// What a refused client meets is a choice. Not accepting leaves it in the
+// kernel's backlog: its connect succeeds, then it hears nothing until a
+// slot frees up or it gives up, and it cannot tell a full server from a
+// dead one. This server accepts it and answers at once with
 // 503 Service Unavailable, Retry-After: 1 and Connection: close, which a
 // client, a load balancer and a person at a terminal can all understand.
+//
+// The health probe must get through even then: a server that is merely
+// busy is not dead, and an orchestrator restarts a container whose probe
+// fails. So a few slots beyond the cap are kept for it (probeReserve).
 
 import (
+	"bytes"
 	"fmt"
 	"net"
 	"sync"
 	"time"
 )
 
+// probeReserve is how many connections beyond the cap the health probe may
+// use when every slot is busy. Only a connection from loopback gets one (in
+// a container only the container's own processes reach its loopback, and
+// the HEALTHCHECK probe is one of them), and only for GET /healthz: a
+// proxy on the same host connects from loopback too, and must not take the
+// probe's way in for its own requests (refusedOnReserve).
+const probeReserve = 2
+
 // limitConns returns a listener that hands out at most max connections at
-// a time; 0 or less means no cap. The refusals are capped too, at max at a
-// time: past that, a connection is closed without a word.
-func limitConns(ln net.Listener, max int) net.Listener {
+// a time, plus probeReserve for the health probe; 0 or less means no cap.
+// With no slot free, it calls evict, which closes the connection that has
+// waited longest for a request and reports whether there was one
+// (Server.evictIdle); the closed connection's slot is then free. The
+// refusals are capped too, at max at a time: past that, a connection is
+// closed without a word.
+func limitConns(ln net.Listener, max int, evict func() bool) net.Listener {
 	if max <= 0 {
 		return ln
 	}
-	return &limitListener{Listener: ln, max: max, slots: make(chan struct{}, max), refusing: make(chan struct{}, max)}
+	return &limitListener{Listener: ln, max: max, evict: evict,
+		slots:    make(chan struct{}, max),
+		reserve:  make(chan struct{}, probeReserve),
+		refusing: make(chan struct{}, max)}
 }
 
 type limitListener struct {
 	net.Listener
 	max      int
+	evict    func() bool   // close the longest-waiting idle connection, if any
 	slots    chan struct{} // one token per connection being served
+	reserve  chan struct{} // one token per connection on the probe's reserve
 	refusing chan struct{} // one token per 503 being sent
 }
 
@@ -47,10 +79,8 @@ func (l *limitListener) Accept() (net.Conn, error) {
 		if err != nil {
 			return nil, err
 		}
-		select {
-		case l.slots <- struct{}{}:
-			return &slotConn{Conn: conn, free: func() { <-l.slots }}, nil
-		default:
+		if c := l.admit(conn); c != nil {
+			return c, nil
 		}
 		select {
 		case l.refusing <- struct{}{}:
@@ -62,6 +92,55 @@ func (l *limitListener) Accept() (net.Conn, error) {
 			conn.Close()
 		}
 	}
+}
+
+// admit gives conn a slot, or returns nil. An evicted connection's Close
+// gives its slot back before evict returns, so the next try finds it; an
+// evicted one may have held a reserve slot, hence the loop.
+func (l *limitListener) admit(conn net.Conn) net.Conn {
+	for {
+		if take(l.slots) {
+			return &slotConn{Conn: conn, free: func() { <-l.slots }}
+		}
+		if l.evict == nil || !l.evict() {
+			break // every connection has a request in progress
+		}
+	}
+	if fromLoopback(conn) && take(l.reserve) {
+		return &slotConn{Conn: conn, free: func() { <-l.reserve }, onlyProbe: true, max: l.max}
+	}
+	return nil
+}
+
+// take takes a token from slots if one is free, without waiting.
+func take(slots chan struct{}) bool {
+	select {
+	case slots <- struct{}{}:
+		return true
+	default:
+		return false
+	}
+}
+
+func fromLoopback(conn net.Conn) bool {
+	tcp, ok := conn.RemoteAddr().(*net.TCPAddr)
+	return ok && tcp.IP.IsLoopback()
+}
+
+// refusedOnReserve returns the 503 for a request on a reserve connection
+// that is not the probe's GET /healthz, and nil for every other request:
+// the reserve lets the probe in, nothing else.
+func refusedOnReserve(conn net.Conn, req *Request) []byte {
+	c, ok := conn.(*slotConn)
+	if !ok || !c.onlyProbe || req.Method == "GET" && req.Target == "/healthz" {
+		return nil
+	}
+	refusal := overCapResponse(c.max, time.Now())
+	if req.Method == "HEAD" {
+		head, _, _ := bytes.Cut(refusal, []byte("\r\n\r\n"))
+		return append(head, "\r\n\r\n"...) // the same head, no body (RFC 9110 §9.3.2)
+	}
+	return refusal
 }
 
 // turnAway answers a connection beyond the cap without reading its request.
@@ -101,8 +180,10 @@ func unavailableResponse(text string, isHead bool, now time.Time) []byte {
 // Close is called.
 type slotConn struct {
 	net.Conn
-	once sync.Once
-	free func()
+	once      sync.Once
+	free      func()
+	onlyProbe bool // on the probe's reserve: GET /healthz only
+	max       int  // the cap, for the 503 (onlyProbe)
 }
 
 func (c *slotConn) Close() error {

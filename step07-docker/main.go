@@ -158,7 +158,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	if s.healthcheck {
-		return probe(s.addr) // the Dockerfile's HEALTHCHECK (healthcheck.go)
+		return probe(serverAddr("/proc", os.Args[0], s.addr)) // the Dockerfile's HEALTHCHECK (healthcheck.go)
 	}
 	ln, err := listen(s.addr)
 	if err != nil {
@@ -178,7 +178,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	server.BodyMemory = limitMemory(log, s.maxConns) // the container's limit, or GOMEMLIMIT (memory.go)
 	// /healthz asks the server whether it is shutting down (healthz.go).
 	server.App = withMiddleware(addShippingRoutes(routes(), server.ShuttingDown).App, accessLog, s.debug, randomID)
-	ln = limitConns(ln, s.maxConns) // a 503 beyond the cap (limit.go)
+	ln = limitConns(ln, s.maxConns, server.evictIdle) // at the cap, an idle connection makes room; else a 503 (limit.go)
 	serve := server.Serve
 	if s.oneAtATime {
 		serve = server.ServeOneAtATime

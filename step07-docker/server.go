@@ -32,7 +32,7 @@ type Server struct {
 	IdleTimeout   time.Duration // how long a kept-alive connection may wait for its next request; 0 means 30s
 	WriteTimeout  time.Duration // how long one write may wait for a client that does not read; 0 means 30s
 	BodyMemory    int64         // step07: bytes request bodies may hold at once (memory.go); 0 means no budget
-	conns         connTracker   // step07: every open connection, for Shutdown (shutdown.go)
+	conns         connTracker   // step07: every open connection, for Shutdown and the cap (shutdown.go)
 	bodies        bodyBudget    // step07: what the bodies in progress hold of BodyMemory
 }
 
@@ -131,6 +131,9 @@ func (s *Server) handle(conn net.Conn) {
 			// field line. There is nothing to negotiate, so the answer is
 			// plain text. A HEAD refused once its method was read gets no body.
 			writeError(bw, err, req != nil && req.Method == "HEAD", false)
+		} else if refusal := refusedOnReserve(conn, req); refusal != nil { // step07: the probe's reserve takes GET /healthz only (limit.go)
+			bw.Write(refusal)
+			bw.Flush()
 		} else {
 			keepAlive = s.respond(req, br, local, remote, bw)
 		}

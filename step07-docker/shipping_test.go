@@ -82,14 +82,48 @@ func needsItsOwnServer(tr *transcript.Transcript) bool {
 	return strings.HasPrefix(tr.Name, overCap) || strings.HasPrefix(tr.Name, duringShutdown)
 }
 
-// fullServer serves with a cap of one connection, and takes that one.
+// fullServer serves with a cap of one connection and fills it, and the
+// probe's reserve, with requests in progress (held by the app until the
+// test ends): a server where every connection is busy, so that the next
+// one is refused before its request is read. (An idle connection would
+// not do: the next connection would close it and take its slot.)
 func fullServer(t *testing.T, srv *Server) string {
-	addr := transcript.Start(t, func(ln net.Listener) error { return srv.Serve(limitConns(ln, 1)) })
-	holder := transcript.Dial(t, addr)
-	if status := request(t, holder, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"); status != "HTTP/1.1 200 OK\r\n" {
-		t.Fatalf("the connection holding the only slot got %q, want HTTP/1.1 200 OK", status)
+	entered, release := make(chan struct{}), make(chan struct{})
+	srv.App = heldOnRequest(srv.App, entered, release)
+	addr := transcript.Start(t, func(ln net.Listener) error { return srv.Serve(limitConns(ln, 1, srv.evictIdle)) })
+	t.Cleanup(func() { close(release) })
+	hold(t, addr, "/sized", entered)
+	for range probeReserve {
+		hold(t, addr, "/healthz", entered) // from loopback, as the probe would
 	}
-	return addr // the holder stays open, and kept alive, until the test ends
+	return addr // the held connections stay open until the test ends
+}
+
+// heldOnRequest is inner, except that a request carrying an X-Hold field waits
+// in the app (after a value on entered) until release is closed.
+func heldOnRequest(inner App, entered chan<- struct{}, release <-chan struct{}) App {
+	return func(environ Environ, startResponse StartResponse) iter.Seq[[]byte] {
+		if environ["HTTP_X_HOLD"] != nil {
+			entered <- struct{}{}
+			<-release
+		}
+		return inner(environ, startResponse)
+	}
+}
+
+// hold opens a connection to a server whose app is heldOnRequest(…, entered, …)
+// and leaves a GET of path held in the app: a connection with a request in
+// progress.
+func hold(t *testing.T, addr, path string, entered <-chan struct{}) net.Conn {
+	t.Helper()
+	conn := transcript.Dial(t, addr)
+	io.WriteString(conn, "GET "+path+" HTTP/1.1\r\nHost: x\r\nX-Hold: yes\r\n\r\n")
+	select {
+	case <-entered:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("GET %s with X-Hold did not reach the app within 10s", path)
+	}
+	return conn
 }
 
 // request sends one request on conn and reads its whole response; it
@@ -355,15 +389,14 @@ func TestHeaderAndBodyTimeouts(t *testing.T) {
 }
 
 func TestOverCapSlotIsFreedWhenAConnectionCloses(t *testing.T) {
-	srv := &Server{App: demo, Errors: io.Discard, HeaderTimeout: time.Hour, BodyTimeout: time.Hour}
-	addr := transcript.Start(t, func(ln net.Listener) error { return srv.Serve(limitConns(ln, 1)) })
-	holder := transcript.Dial(t, addr)
-	if status := request(t, holder, "GET /sized HTTP/1.1\r\nHost: x\r\n\r\n"); status != "HTTP/1.1 200 OK\r\n" {
-		t.Fatalf("first client got %q, want 200", status)
-	}
+	entered, release := make(chan struct{}), make(chan struct{})
+	srv := &Server{App: heldOnRequest(demo, entered, release), Errors: io.Discard, HeaderTimeout: time.Hour, BodyTimeout: time.Hour, IdleTimeout: time.Hour}
+	addr := transcript.Start(t, func(ln net.Listener) error { return srv.Serve(limitConns(ln, 1, srv.evictIdle)) })
+	holder := hold(t, addr, "/sized", entered) // busy: it cannot be evicted
 	if status := request(t, transcript.Dial(t, addr), "GET /sized HTTP/1.1\r\nHost: x\r\n\r\n"); status != "HTTP/1.1 503 Service Unavailable\r\n" {
 		t.Fatalf("second client, over the cap, got %q, want 503", status)
 	}
+	close(release)
 	holder.Close()
 	// The server frees the slot when it has closed its side, a moment
 	// after the client's; retry until it has (bounded).

@@ -30,16 +30,24 @@ const (
 	untracked connState = iota // not tracked (yet)
 	idle                       // no byte of the next request has arrived yet
 	busy                       // a request is being read or answered
-	cut                        // Shutdown closed it while it was waiting
+	cut                        // Shutdown or the cap closed it while it was waiting
 )
 
-// connTracker knows every connection the server holds and what it is
-// doing, so that Shutdown can close the waiting ones and wait for the rest.
+// connTracker knows every connection the server holds, what it is doing
+// and, for one that waits, since when: so that Shutdown can close the
+// waiting ones and wait for the rest, and the cap (limit.go) can close the
+// one that has waited longest to make room for a new one (evictIdle).
 type connTracker struct {
 	mu       sync.Mutex
-	conns    map[net.Conn]connState
+	conns    map[net.Conn]tracked
 	draining bool          // Shutdown has begun
 	idle     chan struct{} // closed when draining and no connection is left
+}
+
+// tracked is one connection's entry in the tracker.
+type tracked struct {
+	state connState
+	since time.Time // when it began to wait (state idle)
 }
 
 // forget removes a connection that handle has finished with.
@@ -58,7 +66,8 @@ func (s *Server) waitingFor(conn net.Conn) bool {
 }
 
 // answering marks conn as busy with a request whose first byte has come.
-// It reports false when shutdown closed the connection in the meantime.
+// It reports false when shutdown (or the cap) closed the connection in
+// the meantime.
 func (s *Server) answering(conn net.Conn) bool {
 	return s.setState(conn, busy)
 }
@@ -67,13 +76,37 @@ func (s *Server) setState(conn net.Conn, state connState) bool {
 	t := &s.conns
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.conns[conn] == cut || t.draining && state == idle {
+	if t.conns[conn].state == cut || t.draining && state == idle {
 		return false
 	}
 	if t.conns == nil {
-		t.conns = map[net.Conn]connState{}
+		t.conns = map[net.Conn]tracked{}
 	}
-	t.conns[conn] = state
+	t.conns[conn] = tracked{state, time.Now()}
+	return true
+}
+
+// evictIdle closes the connection that has waited longest for a request
+// and reports whether there was one; a connection with a request in
+// progress is never chosen. The cap (limitConns) calls it when a new
+// connection finds no slot free: the Close gives the slot back at once.
+// A look at every connection is cheap next to accepting one: there are
+// at most cap + probeReserve of them.
+func (s *Server) evictIdle() bool {
+	t := &s.conns
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var oldest net.Conn
+	for conn, c := range t.conns {
+		if c.state == idle && (oldest == nil || c.since.Before(t.conns[oldest].since)) {
+			oldest = conn
+		}
+	}
+	if oldest == nil {
+		return false
+	}
+	t.conns[oldest] = tracked{state: cut} // so that answering refuses it, if its first byte is just in
+	oldest.Close()                        // its handle sees the error, and forgets it
 	return true
 }
 
@@ -95,9 +128,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	t.mu.Lock()
 	t.draining = true
 	t.idle = make(chan struct{})
-	for conn, state := range t.conns {
-		if state == idle {
-			t.conns[conn] = cut
+	for conn, c := range t.conns {
+		if c.state == idle {
+			t.conns[conn] = tracked{state: cut}
 			conn.Close() // its handle sees the error, and forgets it
 		}
 	}
@@ -110,10 +143,17 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		return nil
 	case <-ctx.Done():
 		t.mu.Lock()
-		for conn := range t.conns {
-			conn.Close() // past the deadline: cut the response
+		defer t.mu.Unlock()
+		cutShort := false
+		for conn, c := range t.conns {
+			if c.state != cut { // the waiting ones were closed above
+				conn.Close() // past the deadline: cut the response
+				cutShort = true
+			}
 		}
-		t.mu.Unlock()
+		if !cutShort {
+			return nil // nothing was answering (-shutdown-timeout 0 with idle clients)
+		}
 		return ctx.Err()
 	}
 }
