@@ -218,45 +218,40 @@ func (b *browser) check(t *testing.T, host string, p page) {
 		t.Fatalf("reading the text of %s: %v", url, err)
 	}
 	t.Logf("%s shows %q", url, text)
-	ok := true
 	if p.lines == nil && text != p.text {
 		t.Errorf("%s shows %q, want %q", url, text, p.text)
-		ok = false
 	}
 	for _, line := range p.lines {
 		line = strings.ReplaceAll(line, "<HOST>", host)
 		if !slices.Contains(strings.Split(text, "\n"), line) {
 			t.Errorf("%s shows no line %q; it shows:\n%s", url, line, text)
-			ok = false
 		}
 	}
-	if !b.reports(ctx, t, url, loadErr, p.failure) {
-		ok = false
-	}
-	if !ok {
+	b.reports(ctx, t, url, loadErr, p.failure)
+	if t.Failed() {
 		b.screenshot(ctx, t, url)
 	}
 }
 
 // reports checks the network error the browser reports for url, on the
 // network and in the console of its developer tools.
-func (b *browser) reports(ctx context.Context, t *testing.T, url string, loadErr error, want string) bool {
+func (b *browser) reports(ctx context.Context, t *testing.T, url string, loadErr error, want string) {
 	var got string
 	var le *chromedp.LoadError
 	if errors.As(loadErr, &le) {
 		got = le.ErrorText
 	} else if loadErr != nil {
 		t.Errorf("opening %s: %v", url, loadErr)
-		return false
+		return
 	}
 	var failure string
 	b.events.read(func() { failure = b.failures[url] })
 	if got != want || failure != want {
 		t.Errorf("for %s the browser reports the network error %q (loadingFailed: %q), want %q", url, got, failure, want)
-		return false
+		return
 	}
 	if want == "" {
-		return true
+		return
 	}
 	// The console says it too, in words a learner meets in the developer
 	// tools; the message can come after the page's load, so wait for it.
@@ -266,9 +261,7 @@ func (b *browser) reports(ctx context.Context, t *testing.T, url string, loadErr
 		var console []string
 		b.events.read(func() { console = slices.Clone(b.console) })
 		t.Errorf("the console never said %q: %v; it said:\n%s", message, err, strings.Join(console, "\n"))
-		return false
 	}
-	return true
 }
 
 // checkFavicon waits for the browser's own request of /favicon.ico,
