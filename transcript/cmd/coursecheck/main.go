@@ -207,8 +207,8 @@ func lesson(course []courseStep, name string, ru rules) courseStep {
 		}
 		var view []string
 		for _, ex := range s.all[i].Exchanges {
-			want, _, _ := parseResponses(ex.Response, requestMethods(ex.Request))
-			view = append(view, ru.view(ex.Request, want, want, nil, "")...)
+			want, rest, notHTTP := parseResponses(ex.Response, requestMethods(ex.Request))
+			view = append(view, ru.view(ex.Request, want, want, rest, notHTTP)...)
 		}
 		if !slices.Equal(view, last) {
 			from, last = s, view
@@ -297,13 +297,13 @@ func exchange(cfg config, ru rules, tr *transcript.Transcript) (result, why, det
 	var firstWhy string
 	for i, ex := range tr.Exchanges {
 		methods := requestMethods(ex.Request)
-		want, _, _ := parseResponses(ex.Response, methods)
+		want, wantRest, wantNotHTTP := parseResponses(ex.Response, methods)
 		var resp []byte
 		if i < len(got) {
 			resp = got[i]
 		}
 		gotResps, rest, notHTTP := parseResponses(resp, methods)
-		wantView := ru.view(ex.Request, want, want, nil, "")
+		wantView := ru.view(ex.Request, want, want, wantRest, wantNotHTTP) // steps 02-04 send HEAD a body
 		gotView := ru.view(ex.Request, want, gotResps, rest, notHTTP)
 		diff := cmp.Diff(wantView, gotView)
 		if diff == "" && (replayErr == nil || len(want) == 0 && len(resp) == 0) {
