@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -43,9 +44,16 @@ func startProcess(t *testing.T, cmd *exec.Cmd) string {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	exited := make(chan struct{})
 	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
+		// SIGTERM first: gunicorn's master then stops its worker too.
+		cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(time.Minute):
+			cmd.Process.Kill()
+			<-exited
+		}
 	})
 	found := make(chan string, 1)
 	go func() {
@@ -61,6 +69,8 @@ func startProcess(t *testing.T, cmd *exec.Cmd) string {
 		if !sent {
 			close(found)
 		}
+		cmd.Wait()
+		close(exited)
 	}()
 	select {
 	case addr, ok := <-found:
