@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -152,7 +153,7 @@ func startWsgiref(t *testing.T, step int) string {
 		requirePeer(t, "python3 not found; the wsgiref verdicts need it")
 	}
 	cmd := exec.Command(python, filepath.Join(root, "pyapps", "course_apps.py"), "step0"+itoa(step), "127.0.0.1:0")
-	cmd.Env = []string{"PATH=/usr/bin:/bin"} // wsgiref copies the OS environment into every environ
+	cmd.Env = []string{"PATH=/usr/bin:/bin", "PYTHONDONTWRITEBYTECODE=1"} // wsgiref copies the OS environment into every environ
 	return startProcess(t, cmd)
 }
 
@@ -165,7 +166,7 @@ func startGunicorn(t *testing.T, step int) string {
 	}
 	cmd := exec.Command(gunicornPython, "-m", "gunicorn", "--worker-class", "sync", "--workers", "1",
 		"-b", "127.0.0.1:0", "--chdir", filepath.Join(root, "pyapps"), "course_apps:step0"+itoa(step))
-	cmd.Env = []string{"PATH=/usr/bin:/bin"}
+	cmd.Env = []string{"PATH=/usr/bin:/bin", "PYTHONDONTWRITEBYTECODE=1"}
 	return startProcess(t, cmd)
 }
 
@@ -294,3 +295,52 @@ func answeringServer(t *testing.T, answer string) string {
 }
 
 func silentServer(t *testing.T) string { return answeringServer(t, "") }
+
+// TestTeachingGuide runs the commands of TEACHING.md's code blocks: a
+// server line starts that server (on a free port instead of 8000), and
+// each checker line then runs against it. The course's own step must
+// pass; wsgiref must fail (the guide says to expect failures).
+func TestTeachingGuide(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join(root, "TEACHING.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	blocks := regexp.MustCompile("(?s)```sh\n(.*?)```").FindAllStringSubmatch(string(data), -1)
+	if len(blocks) < 3 {
+		t.Fatalf("TEACHING.md has %d sh blocks, want at least 3", len(blocks))
+	}
+	const checker = "go run ./transcript/cmd/coursecheck "
+	for _, block := range blocks {
+		addr, wantCode := "", 0
+		for _, line := range strings.Split(strings.TrimSpace(block[1]), "\n") {
+			args := strings.Fields(strings.ReplaceAll(line, "127.0.0.1:8000", "127.0.0.1:0"))
+			switch {
+			case strings.HasPrefix(line, checker):
+				args = args[3:]
+				for i := range args {
+					if args[i] == "127.0.0.1:0" {
+						args[i] = addr
+					}
+				}
+				var out, errOut bytes.Buffer
+				code := run(append(args, "-root", root), &out, &errOut)
+				if code != wantCode {
+					t.Errorf("TEACHING.md: %s: exit %d, want %d\n%s%s", line, code, wantCode, out.String(), errOut.String())
+				}
+			case strings.HasPrefix(line, "go run ./step"):
+				exe := filepath.Join(t.TempDir(), "server")
+				build := exec.Command("go", "build", "-o", exe, "./"+strings.TrimPrefix(args[2], "./"))
+				build.Dir = root
+				if out, err := build.CombinedOutput(); err != nil {
+					t.Fatalf("TEACHING.md: %s: go build: %v\n%s", line, err, out)
+				}
+				addr = startProcess(t, exec.Command(exe, args[3:]...))
+			case strings.HasPrefix(line, "python3 pyapps/course_apps.py "):
+				step, _ := strconv.Atoi(strings.TrimPrefix(args[2], "step"))
+				addr, wantCode = startWsgiref(t, step), 1
+			default:
+				t.Errorf("TEACHING.md: no test runs %q: teach the test, or move it out of an sh block", line)
+			}
+		}
+	}
+}
