@@ -35,17 +35,24 @@ const exchangeTimeout = 10 * time.Second
 // its writing side (as `printf … | nc` does) and reads until the server
 // closes, so anything the server sends after the response shows up too.
 func Replay(addr string, tr *Transcript) ([][]byte, error) {
-	conn, err := net.DialTimeout("tcp", addr, exchangeTimeout)
+	return ReplayWithin(addr, tr, exchangeTimeout)
+}
+
+// ReplayWithin is Replay with its own bound on the whole transcript (the
+// dial, every request and every response): the course checker's -wait.
+// A timeout is returned as an error that wraps os.ErrDeadlineExceeded.
+func ReplayWithin(addr string, tr *Transcript, wait time.Duration) ([][]byte, error) {
+	conn, err := net.DialTimeout("tcp", addr, wait)
 	if err != nil {
 		return nil, err
 	}
 	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(exchangeTimeout))
+	conn.SetDeadline(time.Now().Add(wait))
 	br := bufio.NewReader(conn)
 	var got [][]byte
 	for i, ex := range tr.Exchanges {
 		if _, err := conn.Write(ex.Request); err != nil {
-			return got, fmt.Errorf("sending request %d: %v", i+1, err)
+			return got, fmt.Errorf("sending request %d: %w", i+1, err)
 		}
 		last := i == len(tr.Exchanges)-1
 		if last {
@@ -54,12 +61,12 @@ func Replay(addr string, tr *Transcript) ([][]byte, error) {
 		resp, err := readResponse(br, method(ex.Request))
 		if last && err == nil {
 			var rest []byte
-			rest, err = readAll(br)
+			rest, err = readAll(br, wait)
 			resp = append(resp, normaliseDates(rest, method(ex.Request))...)
 		}
 		got = append(got, resp)
 		if err != nil {
-			return got, fmt.Errorf("reading response %d: %v", i+1, err)
+			return got, fmt.Errorf("reading response %d: %w", i+1, err)
 		}
 	}
 	return got, nil
@@ -80,12 +87,12 @@ func normaliseDates(rest []byte, method string) []byte {
 }
 
 // readAll reads until the server closes, naming a time-out plainly.
-func readAll(br *bufio.Reader) ([]byte, error) {
+func readAll(br *bufio.Reader, wait time.Duration) ([]byte, error) {
 	var rest bytes.Buffer
 	_, err := rest.ReadFrom(br)
 	var ne net.Error
 	if errors.As(err, &ne) && ne.Timeout() {
-		err = fmt.Errorf("the server did not close the connection within %v after the client finished sending", exchangeTimeout)
+		err = fmt.Errorf("the server did not close the connection within %v after the client finished sending: %w", wait, os.ErrDeadlineExceeded)
 	}
 	if errors.Is(err, net.ErrClosed) {
 		err = nil
