@@ -299,6 +299,13 @@ class Router:
 
     def __call__(self, environ, start_response):
         path_info = environ.get("PATH_INFO", "")
+        if path_info == "*" and environ["REQUEST_METHOD"] == "OPTIONS":
+            # OPTIONS * asks about the server: the methods its routes have.
+            methods = {m for m, _, _ in self.routes if m}
+            if "GET" in methods:
+                methods.add("HEAD")
+            start_response("200 OK", [("Allow", ", ".join(sorted(methods))), ("Content-Length", "0")])
+            return []
         for prefix, app in self.mounts:
             if path_info.startswith(prefix) and path_info[len(prefix):][:1] in ("", "/"):
                 environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + prefix
