@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"bufio"
 	"io"
 	"net"
 	"os"
@@ -450,5 +451,17 @@ func TestReplayHalfClosesAfterTheLastRequest(t *testing.T) {
 	got, err := Replay(addr, &Transcript{Exchanges: []Exchange{{Request: []byte("GET / HTTP/1.1\r\n\r\n")}}})
 	if err != nil || len(got) != 1 || string(got[0]) != answer {
 		t.Errorf("Replay = %q, %v; want %q and the close", got, err, answer)
+	}
+}
+
+// StartStep builds a step as it is on disk and serves it: a request to
+// the address it returns gets the step's answer.
+func TestStartStepBuildsAndServesAStep(t *testing.T) {
+	addr := StartStep(t, "../step02-socket", "-addr", "127.0.0.1:0")
+	conn := Dial(t, addr)
+	io.WriteString(conn, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	status, err := bufio.NewReader(conn).ReadString('\n')
+	if err != nil || status != "HTTP/1.1 200 OK\r\n" {
+		t.Errorf("step02-socket answered %q, %v; want HTTP/1.1 200 OK", status, err)
 	}
 }
