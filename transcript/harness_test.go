@@ -1,10 +1,10 @@
 package transcript
 
 import (
+	"bufio"
 	"context"
 	"flag"
 	"fmt"
-	"bufio"
 	"io"
 	"net"
 	"os"
