@@ -31,15 +31,8 @@ import (
 func TestDockerHealthAtTheCap(t *testing.T) {
 	tag := courseImage(t)
 	const maxConns = 8
-	id := docker(t, time.Minute, "run", "-d", "--health-interval=1s", "-p", "127.0.0.1::9000", tag,
+	id := runContainer(t, "--health-interval=1s", "-p", "127.0.0.1::9000", tag,
 		"-addr", ":9000", "-max-conns", fmt.Sprint(maxConns), "-header-timeout", "1h", "-body-timeout", "1h", "-quiet")
-	t.Cleanup(func() {
-		if t.Failed() {
-			logs, _ := dockerErr(time.Minute, "logs", "--tail", "40", id)
-			t.Logf("the container's last output:\n%s", logs)
-		}
-		dockerErr(time.Minute, "rm", "-f", id)
-	})
 	addr := strings.Replace(strings.Split(docker(t, time.Minute, "port", id, "9000/tcp"), "\n")[0], "0.0.0.0", "127.0.0.1", 1)
 	// Docker's proxy accepts on the published port before the server
 	// listens; the server is up when it answers.

@@ -32,14 +32,7 @@ const (
 
 func TestDockerMemoryLimit(t *testing.T) {
 	tag := courseImage(t)
-	id := docker(t, time.Minute, "run", "-d", "--memory="+containerMemory, tag)
-	t.Cleanup(func() {
-		if t.Failed() {
-			logs, _ := dockerErr(time.Minute, "logs", "--tail", "20", id)
-			t.Logf("the container's last output:\n%s", logs)
-		}
-		dockerErr(time.Minute, "rm", "-f", id)
-	})
+	id := runContainer(t, "--memory="+containerMemory, tag)
 	// The container's own address on Docker's bridge, not a published
 	// port: docker-proxy, which carries a published port, copies each
 	// connection through its own buffers and paces the uploads, so they

@@ -87,14 +87,7 @@ func TestDockerImage(t *testing.T) {
 	}
 
 	// Publish 8081 on a port of the engine's choosing, on loopback only.
-	id := docker(t, time.Minute, "run", "-d", "-p", "127.0.0.1::8081", tag)
-	t.Cleanup(func() {
-		if t.Failed() {
-			logs, _ := dockerErr(time.Minute, "logs", "--tail", "40", id)
-			t.Logf("the container's last output:\n%s", logs)
-		}
-		dockerErr(time.Minute, "rm", "-f", id)
-	})
+	id := runContainer(t, "-p", "127.0.0.1::8081", tag)
 	addr := strings.Replace(strings.Split(docker(t, time.Minute, "port", id, "8081/tcp"), "\n")[0], "0.0.0.0", "127.0.0.1", 1)
 
 	t.Run("runs as a non-root user", func(t *testing.T) { checkNonRoot(t, id) })
@@ -151,6 +144,20 @@ func TestMain(m *testing.M) {
 		}
 	}
 	os.Exit(code)
+}
+
+// runContainer starts a container (docker run -d args…) and removes it
+// when the test ends, showing its last output if the test failed.
+func runContainer(t *testing.T, args ...string) string {
+	id := docker(t, time.Minute, append([]string{"run", "-d"}, args...)...)
+	t.Cleanup(func() {
+		if t.Failed() {
+			logs, _ := dockerErr(time.Minute, "logs", "--tail", "40", id)
+			t.Logf("the container's last output:\n%s", logs)
+		}
+		dockerErr(time.Minute, "rm", "-f", id)
+	})
+	return id
 }
 
 func danglingImages() map[string]bool {
