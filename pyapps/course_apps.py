@@ -14,6 +14,8 @@ the same environ. Where bytes depend on the language, the app writes a
 neutral form the checker knows: a stream in the environ echo shows its
 Python type (the Go demo shows its Go type) and the checker ignores both;
 a JSON decoder's complaint after "The body is not valid JSON: " is Python's.
+TestPythonAppsAnswerAsTheGoApps (transcript/cmd/coursecheck) holds them to
+the Go demos' recorded answers, through run_app.py (no server in between).
 """
 
 import json

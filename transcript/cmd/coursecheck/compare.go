@@ -15,6 +15,7 @@ import (
 type response struct {
 	proto   string
 	code    int
+	reason  string      // the status line's reason phrase
 	fields  [][2]string // name, value, in order
 	framing string      // "Content-Length", "chunked", "until close", "none"
 	broken  string      // what is wrong with the framing, "" if nothing
@@ -91,6 +92,9 @@ func parseOne(data []byte, method string) (response, int, string) {
 			return response{}, 0, fmt.Sprintf("not HTTP: the status line %q has no three-digit code", lines[0])
 		}
 		r := response{proto: status[0], code: code}
+		if len(status) == 3 {
+			r.reason = status[2]
+		}
 		for _, line := range lines[1:] {
 			name, value, ok := strings.Cut(line, ":")
 			if !ok {
@@ -172,33 +176,46 @@ func dechunk(data []byte) (used int, body []byte, broken string) {
 	}
 }
 
-// requestMethods splits a request section into its requests' methods, so
-// the answer to a pipelined HEAD is framed without a body.
+// requestMethods is the methods of a request section's requests, so the
+// answer to a pipelined HEAD is framed without a body.
 func requestMethods(req []byte) []string {
 	var methods []string
+	for _, r := range splitRequests(req) {
+		m, _, _ := bytes.Cut(r, []byte(" "))
+		methods = append(methods, string(m))
+	}
+	return methods
+}
+
+// splitRequests splits a request section (one, or several pipelined)
+// into its requests, each with its body; empty lines before a request
+// are left out.
+func splitRequests(req []byte) [][]byte {
+	var out [][]byte
 	for len(req) > 0 {
 		req = bytes.TrimLeft(req, "\r\n")
 		end := bytes.Index(req, []byte("\r\n\r\n"))
-		m, _, ok := bytes.Cut(req, []byte(" "))
-		if !ok || end < 0 {
+		if !bytes.Contains(req, []byte(" ")) || end < 0 {
 			break
 		}
-		methods = append(methods, string(m))
 		head := &response{}
 		for _, line := range strings.Split(string(req[:end]), "\r\n")[1:] {
 			name, value, _ := strings.Cut(line, ":")
 			head.fields = append(head.fields, [2]string{name, strings.TrimSpace(value)})
 		}
-		req = req[end+4:]
+		n := end + 4
 		if head.hasToken("Transfer-Encoding", "chunked") {
-			n, _, _ := dechunk(req)
-			req = req[n:]
+			used, _, _ := dechunk(req[n:])
+			n += used
 		} else if cl, ok := head.field("Content-Length"); ok {
-			n, _ := strconv.Atoi(cl)
-			req = req[min(max(n, 0), len(req)):]
+			first, _, _ := strings.Cut(cl, ",") // "5, 5": a list of one value (RFC 9110 §8.6)
+			length, _ := strconv.Atoi(strings.TrimSpace(first))
+			n += min(max(length, 0), len(req)-n)
 		}
+		out = append(out, req[:n])
+		req = req[n:]
 	}
-	return methods
+	return out
 }
 
 // rules are what one comparison looks at, set by the step being checked.
@@ -234,7 +251,7 @@ func (ru rules) view(request []byte, want []response, got []response, rest []byt
 // one renders one response, as want w decides.
 func (ru rules) one(request []byte, w, g response) []string {
 	lines := []string{fmt.Sprintf("  status %d", g.code)}
-	serverOwn := w.code >= 400 && !hasField(w, "X-Request-Id")
+	serverOwn := serversOwnRefusal(w)
 	switch {
 	case g.broken != "":
 		lines = append(lines, "  framing: "+g.framing+", "+g.broken)
@@ -280,6 +297,13 @@ func (ru rules) one(request []byte, w, g response) []string {
 		}
 	}
 	return lines
+}
+
+// serversOwnRefusal says whether a golden answer is the server's, not the
+// app's: a 4xx or 5xx without the X-Request-Id step 06's middleware stamps
+// on every answer of the app (before step 06 every error is the server's).
+func serversOwnRefusal(w response) bool {
+	return w.code >= 400 && !hasField(w, "X-Request-Id")
 }
 
 func describedFraming(w, g response) string {
