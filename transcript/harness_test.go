@@ -465,3 +465,12 @@ func TestStartStepBuildsAndServesAStep(t *testing.T) {
 		t.Errorf("step02-socket answered %q, %v; want HTTP/1.1 200 OK", status, err)
 	}
 }
+
+// With COURSE_SERVER set, StartStep builds nothing and hands back that
+// address: an exercise's check then holds a server already running there.
+func TestStartStepChecksTheCourseServer(t *testing.T) {
+	t.Setenv("COURSE_SERVER", "127.0.0.1:9")
+	if addr := StartStep(t, "../no-such-step", "-addr", "127.0.0.1:0"); addr != "127.0.0.1:9" {
+		t.Errorf("StartStep with COURSE_SERVER=127.0.0.1:9 = %q", addr)
+	}
+}

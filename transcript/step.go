@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 )
@@ -21,8 +22,16 @@ var servingOn = regexp.MustCompile(`serving on http://([^/ ]+)/`)
 // first line. The step is interrupted (SIGINT, as Ctrl-C does) when the
 // test ends, and killed if it has not stopped 10 s later. What it prints
 // after its first line is kept and shown if the test fails.
+//
+// With COURSE_SERVER=host:port set, nothing is built or started: the
+// server already running there is checked instead (a student's own, in
+// any language, started with what args ask for).
 func StartStep(t testing.TB, dir string, args ...string) string {
 	t.Helper()
+	if addr := os.Getenv("COURSE_SERVER"); addr != "" {
+		t.Logf("checking the server at %s (COURSE_SERVER), which should run as %s %s would", addr, filepath.Base(dir), strings.Join(args, " "))
+		return addr
+	}
 	exe := filepath.Join(t.TempDir(), filepath.Base(dir))
 	build := exec.Command("go", "build", "-o", exe, ".")
 	build.Dir = dir
