@@ -40,7 +40,7 @@ func TestOneHost(t *testing.T) {
 		if tt.served {
 			r.Expect(what, "200 OK", r.StatusText)
 		} else {
-			r.Expect(what, refused, answer{r.StatusText, oneLine(r.Body), r.Closed})
+			r.Expect(what, refused, answer{r.StatusText, r.OneLine(), r.Closed})
 		}
 	}
 }
@@ -53,8 +53,4 @@ func hostOf(request string) string {
 		}
 	}
 	return "no Host"
-}
-
-func oneLine(body []byte) bool {
-	return len(body) > 1 && strings.Count(string(body), "\n") == 1 && strings.HasSuffix(string(body), "\n")
 }

@@ -183,3 +183,10 @@ func (c *Conn) ExpectClosed() {
 		c.Fatalf("%d more bytes came after the last response, before the close", c.received.Len()-c.from)
 	}
 }
+
+// OneLine reports whether the body is one line of text, ended by its
+// newline: the reason every refusal of this step gives.
+func (r *Response) OneLine() bool {
+	body := string(r.Body)
+	return len(body) > 1 && strings.Count(body, "\n") == 1 && strings.HasSuffix(body, "\n")
+}
