@@ -2,12 +2,12 @@ module example.com/wsgicourse/step02-socket
 
 go 1.26
 
-require example.com/wsgicourse/transcript v0.0.0
-
 require (
-	github.com/google/go-cmp v0.7.0 // indirect
-	golang.org/x/tools v0.49.0 // indirect
+	example.com/wsgicourse/transcript v0.0.0
+	github.com/google/go-cmp v0.7.0
 )
+
+require golang.org/x/tools v0.49.0 // indirect
 
 // The test harness lives beside the steps; the server itself needs only
 // the standard library (GOWORK=off go build works without it).

@@ -456,8 +456,9 @@ func TestReplayHalfClosesAfterTheLastRequest(t *testing.T) {
 
 // StartStep builds a step as it is on disk and serves it: a request to
 // the address it returns gets the step's answer.
+// An exercise names its step "../..": a path that ends in ".." works too.
 func TestStartStepBuildsAndServesAStep(t *testing.T) {
-	addr := StartStep(t, "../step02-socket", "-addr", "127.0.0.1:0")
+	addr := StartStep(t, "../step02-socket/testdata/..", "-addr", "127.0.0.1:0")
 	conn := Dial(t, addr)
 	io.WriteString(conn, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
 	status, err := bufio.NewReader(conn).ReadString('\n')
@@ -473,4 +474,31 @@ func TestStartStepChecksTheCourseServer(t *testing.T) {
 	if addr := StartStep(t, "../no-such-step", "-addr", "127.0.0.1:0"); addr != "127.0.0.1:9" {
 		t.Errorf("StartStep with COURSE_SERVER=127.0.0.1:9 = %q", addr)
 	}
+}
+
+// A step that stops before it serves (a flag it does not know, say) fails
+// the check with what it printed, not with an empty first line.
+func TestStartStepShowsWhyAStepDidNotServe(t *testing.T) {
+	ft := &fakeT{T: t}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		StartStep(ft, "../step02-socket", "-no-such-flag")
+	}()
+	<-done
+	if !strings.Contains(ft.fatal, "stopped without serving") || !strings.Contains(ft.fatal, "flag provided but not defined: -no-such-flag") {
+		t.Errorf("StartStep with a bad flag failed with %q; want it to say the step stopped, and why", ft.fatal)
+	}
+}
+
+// fakeT is a *testing.T whose Fatalf is recorded instead of failing the
+// test, for testing helpers that call it.
+type fakeT struct {
+	*testing.T
+	fatal string
+}
+
+func (f *fakeT) Fatalf(format string, args ...any) {
+	f.fatal = fmt.Sprintf(format, args...)
+	runtime.Goexit()
 }

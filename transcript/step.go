@@ -28,6 +28,12 @@ var servingOn = regexp.MustCompile(`serving on http://([^/ ]+)/`)
 // any language, started with what args ask for).
 func StartStep(t testing.TB, dir string, args ...string) string {
 	t.Helper()
+	// The binary is named after the step's folder: resolved first, since
+	// an exercise names its step "../..", whose last element is "..".
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if addr := os.Getenv("COURSE_SERVER"); addr != "" {
 		t.Logf("checking the server at %s (COURSE_SERVER), which should run as %s %s would", addr, filepath.Base(dir), strings.Join(args, " "))
 		return addr
@@ -73,6 +79,10 @@ func StartStep(t testing.TB, dir string, args ...string) string {
 	select {
 	case line := <-lines:
 		m := servingOn.FindStringSubmatch(line)
+		if m == nil && line == "" {
+			<-exited // it stopped before it served: say what it said
+			t.Fatalf("%s %s stopped without serving; it printed:\n%s", filepath.Base(dir), strings.Join(args, " "), printed.String())
+		}
 		if m == nil {
 			t.Fatalf("%s's first line is %q, not \"… serving on http://host:port/\"", filepath.Base(dir), line)
 		}

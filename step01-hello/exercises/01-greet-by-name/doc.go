@@ -1,0 +1,2 @@
+// Package exercise checks the exercise "Greet by name"; see README.md.
+package exercise

@@ -1,0 +1,2 @@
+// Package exercise checks the exercise "Stream a large body"; see README.md.
+package exercise

@@ -1,0 +1,2 @@
+// Package exercise checks the exercise "Echo the request head"; see README.md.
+package exercise

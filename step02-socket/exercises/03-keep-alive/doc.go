@@ -1,0 +1,2 @@
+// Package exercise checks the exercise "Keep the connection alive"; see README.md.
+package exercise

@@ -1,0 +1,2 @@
+// Package exercise checks the exercise "Mount the app under a SCRIPT_NAME"; see README.md.
+package exercise
