@@ -335,6 +335,16 @@ func TestTeachingGuide(t *testing.T) {
 					t.Fatalf("TEACHING.md: %s: go build: %v\n%s", line, err, out)
 				}
 				addr = startProcess(t, exec.Command(exe, args[3:]...))
+			case strings.HasPrefix(line, "COURSE_SERVER=127.0.0.1:8000 go test -tags exercise "):
+				// An exercise's check held to a running server: the
+				// untouched step has not done the exercise, so it fails.
+				check := exec.Command("go", args[2:]...)
+				check.Dir = root
+				check.Env = append(os.Environ(), "COURSE_SERVER="+addr)
+				out, err := check.CombinedOutput()
+				if err == nil || !strings.Contains(string(out), "checking the server at "+addr) || !strings.Contains(string(out), "--- FAIL") {
+					t.Errorf("TEACHING.md: %s: want the check to test the server at %s and fail, got %v:\n%s", line, addr, err, out)
+				}
 			case strings.HasPrefix(line, "python3 pyapps/course_apps.py "):
 				step, _ := strconv.Atoi(strings.TrimPrefix(args[2], "step"))
 				addr, wantCode = startWsgiref(t, step), 1
