@@ -23,6 +23,12 @@ var servingOn = regexp.MustCompile(`serving on http://([^/ ]+)/`)
 // after its first line is kept and shown if the test fails.
 func StartStep(t testing.TB, dir string, args ...string) string {
 	t.Helper()
+	// The binary is named after the step's folder: resolved first, since
+	// an exercise names its step "../..", whose last element is "..".
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
 	exe := filepath.Join(t.TempDir(), filepath.Base(dir))
 	build := exec.Command("go", "build", "-o", exe, ".")
 	build.Dir = dir
