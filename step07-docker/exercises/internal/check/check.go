@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"example.com/wsgicourse/transcript"
 	"github.com/google/go-cmp/cmp"
@@ -32,7 +33,26 @@ type Conn struct {
 
 // Dial connects to the step listening on addr.
 func Dial(t *testing.T, addr string) *Conn {
-	c := &Conn{t: t, addr: addr, conn: transcript.Dial(t, addr)}
+	return wrap(t, addr, transcript.Dial(t, addr))
+}
+
+// DialFrom connects to addr from the local address ip (such as 127.0.0.2,
+// another client as far as the step can tell). ok is false when this
+// machine cannot (on Linux every 127.x.y.z is loopback; not everywhere).
+func DialFrom(t *testing.T, addr, ip string) (c *Conn, ok bool) {
+	dialer := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}}
+	conn, err := dialer.Dial("tcp", addr)
+	if err != nil {
+		t.Logf("cannot connect from %s: %v", ip, err)
+		return nil, false
+	}
+	t.Cleanup(func() { conn.Close() })
+	conn.SetDeadline(time.Now().Add(10 * time.Second)) // as transcript.Dial does: never hang
+	return wrap(t, addr, conn), true
+}
+
+func wrap(t *testing.T, addr string, conn net.Conn) *Conn {
+	c := &Conn{t: t, addr: addr, conn: conn}
 	c.br = bufio.NewReader(io.TeeReader(c.conn, &c.read))
 	return c
 }
