@@ -255,6 +255,7 @@ func TestReproduceKeepsTheVersionAndTheBytes(t *testing.T) {
 		{"HTTP/1.0 without Host", "GET / HTTP/1.0\r\n\r\n", `printf 'GET / HTTP/1.0\r\n\r\n' | nc 127.0.0.1 8003`},
 		{"HTTP/1.1 HEAD", "HEAD / HTTP/1.1\r\nHost: 127.0.0.1:8003\r\n\r\n", "curl -v --http1.1 --head -H 'User-Agent:' -H 'Accept:' 'http://127.0.0.1:8003/'"},
 		{"POST without a body", "POST /p HTTP/1.1\r\nHost: 127.0.0.1:8003\r\nContent-Length: 0\r\n\r\n", "curl -v --http1.1 -X POST -H 'Content-Length: 0' -H 'User-Agent:' -H 'Accept:' 'http://127.0.0.1:8003/p'"},
+		{"a dot segment", "GET /a/../b HTTP/1.1\r\nHost: 127.0.0.1:8003\r\n\r\n", "curl -v --http1.1 --path-as-is -H 'User-Agent:' -H 'Accept:' 'http://127.0.0.1:8003/a/../b'"},
 		{"a fragment", "GET /a#b HTTP/1.1\r\nHost: 127.0.0.1:8003\r\n\r\n", `printf 'GET /a#b HTTP/1.1\r\nHost: 127.0.0.1:8003\r\n\r\n' | nc 127.0.0.1 8003`},
 		{"a folded field line", "GET / HTTP/1.1\r\nHost: x\r\nX: a\r\n b\r\n\r\n",
 			`printf 'GET / HTTP/1.1\r\nHost: x\r\nX: a\r\n b\r\n\r\n' | nc 127.0.0.1 8003`},

@@ -36,6 +36,9 @@ func curlCommand(request []byte, addr string) (string, bool) {
 		return "", false
 	}
 	cmd := []string{"curl -v " + version}
+	if hasDotSegment(parts[1]) {
+		cmd = append(cmd, "--path-as-is") // curl would resolve /a/../b to /b before sending it
+	}
 	switch {
 	case parts[0] == "HEAD":
 		cmd = append(cmd, "--head")
@@ -96,6 +99,17 @@ func curlCommand(request []byte, addr string) (string, bool) {
 	}
 	cmd = append(cmd, shellQuote("http://"+addr+parts[1]))
 	return strings.Join(cmd, " "), true
+}
+
+// hasDotSegment reports whether target's path has a "." or ".." segment.
+func hasDotSegment(target string) bool {
+	path, _, _ := strings.Cut(target, "?")
+	for seg := range strings.SplitSeq(path, "/") {
+		if seg == "." || seg == ".." {
+			return true
+		}
+	}
+	return false
 }
 
 // curlVersions is the curl option that sends each HTTP version.

@@ -1,0 +1,2 @@
+// Package exercise checks the exercise "wsgi.file_wrapper"; see README.md.
+package exercise

@@ -1,0 +1,2 @@
+// Package exercise checks the exercise "A gzip middleware"; see README.md.
+package exercise

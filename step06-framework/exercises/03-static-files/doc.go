@@ -1,0 +1,2 @@
+// Package exercise checks the exercise "Static files, and not one more"; see README.md.
+package exercise
