@@ -34,8 +34,8 @@ func BenchmarkBuildEnviron(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	local := formatted(&net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 8081})
-	remote := formatted(&net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 50000})
+	local := &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 8081}
+	remote := &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 50000}
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := buildEnviron(req, local, remote, &body{}, io.Discard); err != nil {

@@ -15,33 +15,40 @@ import (
 // (CONTENT_TYPE not sent, REMOTE_HOST: no reverse DNS) are left out, as the
 // PEP allows.
 func buildEnviron(req *Request, local, remote net.Addr, input io.Reader, errors io.Writer) (Environ, error) {
+	return buildEnvironAt(req, addressesOf(local, remote), input, errors)
+}
+
+// environSize is room for the 17 keys every environ has, the headers of a
+// usual request and the framework's own keys: a map made this large never
+// grows (each growth is a new, larger table and a copy of every entry).
+const environSize = 24
+
+// buildEnvironAt is buildEnviron with the connection's addresses already
+// worked out (once per connection, by handle).
+func buildEnvironAt(req *Request, addrs environAddrs, input io.Reader, errors io.Writer) (Environ, error) {
 	path, query, authority, err := splitTarget(req.Target)
 	if err != nil {
 		return nil, err
 	}
-	localHost, localPort := splitAddr(local)
-	remoteHost, _ := splitAddr(remote)
+	env := make(Environ, environSize)
+	env["REQUEST_METHOD"] = boxed(req.Method)
+	env["SCRIPT_NAME"] = "" // the app is mounted at the root of the server
+	env["PATH_INFO"] = unquotePath(path)
+	env["QUERY_STRING"] = latin1(query) // raw: only the app knows how to decode it
+	env["SERVER_NAME"] = serverName(authority, req.Fields, addrs.localHost)
+	env["SERVER_PORT"] = addrs.serverPort
+	env["SERVER_PROTOCOL"] = boxed(req.Proto)
+	env["REMOTE_ADDR"] = addrs.remoteAddr
+	env["GATEWAY_INTERFACE"] = "CGI/1.1"
+	env["SERVER_SOFTWARE"] = serverSoftware // also the Server header
 
-	env := Environ{
-		"REQUEST_METHOD":    req.Method,
-		"SCRIPT_NAME":       "", // the app is mounted at the root of the server
-		"PATH_INFO":         unquotePath(path),
-		"QUERY_STRING":      latin1(query), // raw: only the app knows how to decode it
-		"SERVER_NAME":       serverName(authority, req.Fields, localHost),
-		"SERVER_PORT":       localPort,
-		"SERVER_PROTOCOL":   req.Proto,
-		"REMOTE_ADDR":       remoteHost,
-		"GATEWAY_INTERFACE": "CGI/1.1",
-		"SERVER_SOFTWARE":   serverSoftware, // also the Server header
-
-		"wsgi.version":      [2]int{1, 0},
-		"wsgi.url_scheme":   "http",
-		"wsgi.input":        input,
-		"wsgi.errors":       errors,
-		"wsgi.multithread":  true, // one goroutine per connection, all calling the same App
-		"wsgi.multiprocess": false,
-		"wsgi.run_once":     false,
-	}
+	env["wsgi.version"] = [2]int{1, 0}
+	env["wsgi.url_scheme"] = "http"
+	env["wsgi.input"] = input
+	env["wsgi.errors"] = errors
+	env["wsgi.multithread"] = true // one goroutine per connection, all calling the same App
+	env["wsgi.multiprocess"] = false
+	env["wsgi.run_once"] = false
 	// Set only when sent, so an app can tell "no body declared" from an empty
 	// one. RFC 3875 §4.1.3: CONTENT_TYPE has no default (wsgiref says text/plain).
 	if v, ok := firstField(req.Fields, "Content-Type"); ok {
@@ -101,7 +108,57 @@ func httpKey(name string) string {
 		}
 		key = append(key, c)
 	}
+	// The usual headers' keys are made once, here: looking a []byte up
+	// as string(key) in a map copies nothing, and a hit allocates nothing.
+	if known, ok := knownHTTPKeys[string(key)]; ok {
+		return known
+	}
 	return string(key)
+}
+
+// knownHTTPKeys are the environ keys of the headers browsers, curl and
+// load testers send on nearly every request.
+var knownHTTPKeys = map[string]string{}
+
+func init() {
+	for _, key := range []string{"HTTP_HOST", "HTTP_USER_AGENT", "HTTP_ACCEPT", "HTTP_ACCEPT_ENCODING",
+		"HTTP_ACCEPT_LANGUAGE", "HTTP_CONNECTION", "HTTP_COOKIE", "HTTP_REFERER", "HTTP_CACHE_CONTROL",
+		"HTTP_ORIGIN", "HTTP_UPGRADE_INSECURE_REQUESTS", "HTTP_X_REQUEST_ID", "HTTP_X_FORWARDED_FOR",
+		"HTTP_X_FORWARDED_PROTO", "HTTP_X_REAL_IP", "HTTP_PRAGMA", "HTTP_SEC_FETCH_DEST",
+		"HTTP_SEC_FETCH_MODE", "HTTP_SEC_FETCH_SITE", "HTTP_SEC_FETCH_USER", "HTTP_IF_NONE_MATCH",
+		"HTTP_IF_MODIFIED_SINCE"} {
+		knownHTTPKeys[key] = key
+	}
+}
+
+// environAddrs are a connection's addresses as environ values. They are
+// the same for every request on the connection, so handle works them out
+// once. Putting a string into an `any` copies its header to the heap (one
+// allocation); these are put into an `any` once, and every request's
+// environ gets a copy of that `any`, which allocates nothing.
+type environAddrs struct {
+	localHost              string // SERVER_NAME when the request names no host
+	serverPort, remoteAddr any    // strings, already in an any
+}
+
+func addressesOf(local, remote net.Addr) environAddrs {
+	localHost, localPort := splitAddr(local)
+	remoteHost, _ := splitAddr(remote)
+	return environAddrs{localHost: localHost, serverPort: localPort, remoteAddr: remoteHost}
+}
+
+// boxed is s in an `any`: for the methods and versions nearly every
+// request has, one made at start-up, so no allocation; else a new one.
+func boxed(s string) any {
+	if v, ok := boxedStrings[s]; ok {
+		return v
+	}
+	return s
+}
+
+var boxedStrings = map[string]any{
+	"GET": "GET", "HEAD": "HEAD", "POST": "POST", "PUT": "PUT", "DELETE": "DELETE",
+	"PATCH": "PATCH", "OPTIONS": "OPTIONS", "HTTP/1.1": "HTTP/1.1", "HTTP/1.0": "HTTP/1.0",
 }
 
 // splitTarget splits a request-target (RFC 9112 §3.2) into its path, its raw

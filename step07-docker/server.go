@@ -86,7 +86,10 @@ func (s *Server) handle(conn net.Conn) {
 	br := bufio.NewReader(conn)
 	bw := bufio.NewWriter(timedWriter{conn, cmp.Or(s.WriteTimeout, 30*time.Second)})
 	// The addresses are the same for every request: format them once.
-	local, remote := formatted(conn.LocalAddr()), formatted(conn.RemoteAddr())
+	// (Worked out once, they are environ values every request copies: see
+	// environAddrs in environ.go.)
+	addrs := addressesOf(conn.LocalAddr(), conn.RemoteAddr())
+	closing := s.ShuttingDown // a method value is a new func each time it is taken: take it once
 	for first := true; ; first = false {
 		// step07: a connection that waits for a request may be closed by
 		// Shutdown; once its first byte is here, it is answered.
@@ -135,7 +138,7 @@ func (s *Server) handle(conn net.Conn) {
 			bw.Write(refusal)
 			bw.Flush()
 		} else {
-			keepAlive = s.respond(req, br, local, remote, bw)
+			keepAlive = s.respond(req, br, addrs, closing, bw)
 		}
 		if !keepAlive {
 			lingeringClose(conn)
@@ -146,7 +149,7 @@ func (s *Server) handle(conn net.Conn) {
 
 // respond turns one parsed request into the environ, runs the app and
 // sends its response. It reports whether the connection may carry another.
-func (s *Server) respond(req *Request, br *bufio.Reader, local, remote net.Addr, bw *bufio.Writer) bool {
+func (s *Server) respond(req *Request, br *bufio.Reader, addrs environAddrs, closing func() bool, bw *bufio.Writer) bool {
 	isHead := req.Method == "HEAD"
 	// An interim "100 Continue" goes out through bw, which flushes it.
 	input, err := newBody(req, br, bw)
@@ -160,13 +163,13 @@ func (s *Server) respond(req *Request, br *bufio.Reader, local, remote net.Addr,
 	}
 	defer release()
 	errs := cmp.Or[io.Writer](s.Errors, os.Stderr)
-	environ, err := buildEnviron(req, local, remote, input, errs)
+	environ, err := buildEnvironAt(req, addrs, input, errs)
 	if err != nil {
 		writeError(bw, err, isHead, acceptsJSON(req))
 		return false
 	}
 	resp := newResponse(bw, req, input, errs, time.Now)
-	resp.closing = s.ShuttingDown // step07: say Connection: close once Shutdown has begun
+	resp.closing = closing // step07: say Connection: close once Shutdown has begun
 	// PEP 3333 lets a server add keys of its own, with a dotted name. This
 	// one tells the access log which status the client gets (response.go).
 	environ["server.response_status"] = resp.clientStatus
@@ -248,17 +251,6 @@ func (w timedWriter) Write(p []byte) (int, error) {
 	w.conn.SetWriteDeadline(time.Now().Add(w.timeout))
 	return w.conn.Write(p)
 }
-
-// formattedAddr is a net.Addr whose String is worked out once, not on
-// every request that asks for it (buildEnviron asks twice per request).
-type formattedAddr struct {
-	net.Addr
-	text string
-}
-
-func formatted(addr net.Addr) formattedAddr { return formattedAddr{addr, addr.String()} }
-
-func (a formattedAddr) String() string { return a.text }
 
 // lingeringClose stops sending, then reads what the client still sends
 // (a body we did not read, say) for a moment before closing. Closing a
