@@ -85,9 +85,8 @@ func (s *Server) handle(conn net.Conn) {
 	// leaves in one write.
 	br := bufio.NewReader(conn)
 	bw := bufio.NewWriter(timedWriter{conn, cmp.Or(s.WriteTimeout, 30*time.Second)})
-	// The addresses are the same for every request: format them once.
-	// (Worked out once, they are environ values every request copies: see
-	// environAddrs in environ.go.)
+	// The addresses are the same for every request: work out their environ
+	// values once (environAddrs in environ.go).
 	addrs := addressesOf(conn.LocalAddr(), conn.RemoteAddr())
 	closing := s.ShuttingDown // a method value is a new func each time it is taken: take it once
 	for first := true; ; first = false {
