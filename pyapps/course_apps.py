@@ -409,6 +409,10 @@ def new_request_id():
 
 def request_id(app):
     def middleware(environ, start_response):
+        if "request.id" in environ:
+            # A server in front gave the request its id and sends the
+            # X-Request-Id header itself (step 08): a second would repeat it.
+            return app(environ, start_response)
         rid = environ.get("HTTP_X_REQUEST_ID", "")
         if not is_request_id(rid):
             rid = new_request_id()

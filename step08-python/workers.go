@@ -1,0 +1,341 @@
+package main
+
+// workers.go: the pool of Python worker processes, as gunicorn's master
+// keeps its pre-forked workers: N processes, each serving one request at a
+// time; a request waits in a bounded queue for a free one; a worker that
+// dies is replaced, after a pause that grows while they keep dying; one
+// that takes too long is killed; and none outlives the server.
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	_ "embed"
+)
+
+//go:embed worker.py
+var workerSource []byte
+
+// courseApps is the course's Python demo apps (a copy of pyapps/course_apps.py),
+// so that the step serves step 07's demo with nothing but python3.
+//
+//go:embed course_apps.py
+var courseApps []byte
+
+// poolConfig is what the command line says about the workers.
+type poolConfig struct {
+	python  string        // the interpreter, such as python3 or /usr/bin/python3
+	app     string        // module:callable
+	dir     string        // put first on sys.path (a Django project, a Flask app's folder); "" for none
+	workers int           // how many processes
+	queue   int           // how many requests may wait for a free worker; more get a 503
+	timeout time.Duration // how long one request may keep its worker busy
+}
+
+// Pool hands requests to its workers.
+type Pool struct {
+	cfg     poolConfig
+	scripts string       // the temporary folder holding worker.py and course_apps.py
+	log     io.Writer    // where the pool says what it does with its workers
+	free    chan *worker // the workers waiting for a request
+	waiting atomic.Int64 // requests waiting for one of them
+
+	mu      sync.Mutex
+	live    map[*worker]bool // every worker process not yet reaped, to stop them all
+	stopped bool             // Stop has begun: no more restarts
+}
+
+// worker is one Python process and its two pipes.
+type worker struct {
+	pid      int
+	cmd      *exec.Cmd
+	toWorker *os.File // its stdin
+	in       *bufio.Writer
+	out      *bufio.Reader // its stdout
+	exited   chan struct{} // closed once the process is gone and reaped
+	failures int           // deaths in a row of the workers in this slot: the next restart's pause
+	ready    bool          // it has imported the app (guarded by the pool's mu)
+}
+
+// startPool writes the Python files where python3 can run them, starts
+// cfg.workers workers and waits until each has imported the app. An app
+// that cannot be imported stops the server at once, with Python's reason.
+func startPool(cfg poolConfig, log io.Writer) (*Pool, error) {
+	dir, err := os.MkdirTemp("", "step08-python-")
+	if err != nil {
+		return nil, err
+	}
+	p := &Pool{cfg: cfg, scripts: dir, log: log, free: make(chan *worker, cfg.workers), live: map[*worker]bool{}}
+	for name, source := range map[string][]byte{"worker.py": workerSource, "course_apps.py": courseApps} {
+		if err := os.WriteFile(filepath.Join(dir, name), source, 0o644); err != nil {
+			p.Stop(0)
+			return nil, err
+		}
+	}
+	started := make(chan error, cfg.workers)
+	for range cfg.workers {
+		go func() {
+			w, err := p.start(0)
+			if err == nil {
+				p.free <- w
+			}
+			started <- err
+		}()
+	}
+	for range cfg.workers {
+		if e := <-started; e != nil && err == nil {
+			err = e
+		}
+	}
+	if err != nil {
+		p.Stop(0)
+		return nil, err
+	}
+	return p, nil
+}
+
+// start runs one worker and waits for it to say it is ready.
+func (p *Pool) start(failures int) (*worker, error) {
+	// The child's ends of the two pipes; ours are toWorker and fromWorker.
+	stdin, toWorker, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	fromWorker, stdout, err := os.Pipe()
+	if err != nil {
+		stdin.Close()
+		toWorker.Close()
+		return nil, err
+	}
+	args := []string{filepath.Join(p.scripts, "worker.py"), strconv.Itoa(os.Getpid()), p.cfg.app}
+	if p.cfg.dir != "" {
+		dir, _ := filepath.Abs(p.cfg.dir)
+		args = append(args, dir)
+	}
+	cmd := exec.Command(p.cfg.python, args...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, stdout, os.Stderr // tracebacks the worker prints go to our stderr
+	// Its own process group: a timeout kills the worker and anything its
+	// app started, and a Ctrl-C in the terminal reaches only the server,
+	// which then stops its workers in its own time.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	err = cmd.Start()
+	stdin.Close() // the child has its copies now
+	stdout.Close()
+	if err != nil {
+		toWorker.Close()
+		fromWorker.Close()
+		return nil, fmt.Errorf("-python %s: %w", p.cfg.python, err)
+	}
+	w := &worker{pid: cmd.Process.Pid, cmd: cmd, toWorker: toWorker, in: bufio.NewWriter(toWorker),
+		out: bufio.NewReaderSize(fromWorker, 64<<10), exited: make(chan struct{}), failures: failures}
+	p.mu.Lock()
+	stopped := p.stopped
+	p.live[w] = true
+	p.mu.Unlock()
+	go func() {
+		cmd.Wait()
+		fromWorker.Close()
+		p.mu.Lock()
+		delete(p.live, w)
+		p.mu.Unlock()
+		close(w.exited)
+	}()
+	if stopped {
+		w.kill()
+		return nil, errors.New("the server is stopping")
+	}
+	// Importing a big app (Django) takes a while; one that hangs at import
+	// is killed after the request timeout.
+	timer := time.AfterFunc(p.cfg.timeout, w.kill)
+	defer timer.Stop()
+	f, err := readFrame(w.out)
+	switch {
+	case err == nil && f.kind == kindReady:
+		p.mu.Lock()
+		w.ready = true
+		p.mu.Unlock()
+		return w, nil
+	case err == nil && f.kind == kindFailed:
+		err = fmt.Errorf("-app %s: %s", p.cfg.app, lastLine(f.payload))
+	case err == nil:
+		err = fmt.Errorf("the worker sent a %q frame before it was ready", f.kind)
+	default:
+		err = fmt.Errorf("the worker (%s %s) exited before it was ready: %v", p.cfg.python, p.cfg.app, err)
+	}
+	w.kill()
+	return nil, err
+}
+
+// lastLine is a traceback's last line: "ModuleNotFoundError: No module named 'x'".
+func lastLine(traceback []byte) string {
+	lines := splitLines(string(traceback))
+	for i := len(lines) - 1; i >= 0; i-- {
+		if lines[i] != "" {
+			return lines[i]
+		}
+	}
+	return "the app failed to import"
+}
+
+func splitLines(s string) []string {
+	var lines []string
+	for len(s) > 0 {
+		i := 0
+		for i < len(s) && s[i] != '\n' {
+			i++
+		}
+		lines = append(lines, s[:i])
+		if i < len(s) {
+			i++
+		}
+		s = s[i:]
+	}
+	return lines
+}
+
+// kill ends the worker's whole process group at once.
+func (w *worker) kill() {
+	syscall.Kill(-w.pid, syscall.SIGKILL)
+}
+
+// errQueueFull is what acquire says when the queue is at its bound.
+var errQueueFull = errors.New("every worker is busy and the queue is full")
+
+// errNoWorker is what acquire says when no worker came free in time.
+var errNoWorker = errors.New("no worker came free within -worker-timeout")
+
+// acquire takes a free worker, waiting in the queue for one if need be.
+// A worker that died while it waited for a request (the app's own thread
+// crashed it, or someone killed it) is replaced, and the next one taken:
+// the request never saw it, so nothing is lost by moving on.
+func (p *Pool) acquire() (*worker, error) {
+	for {
+		w, err := p.take()
+		if err != nil {
+			return nil, err
+		}
+		select {
+		case <-w.exited:
+			p.release(w, false)
+		default:
+			return w, nil
+		}
+	}
+}
+
+// take is the queue: a free worker at once, else a place in line, if the
+// line is not full, for at most the worker timeout (the workers may all be
+// dead and failing to restart).
+func (p *Pool) take() (*worker, error) {
+	select {
+	case w := <-p.free:
+		return w, nil
+	default:
+	}
+	if p.waiting.Add(1) > int64(p.cfg.queue) {
+		p.waiting.Add(-1)
+		return nil, errQueueFull
+	}
+	defer p.waiting.Add(-1)
+	timer := time.NewTimer(p.cfg.timeout)
+	defer timer.Stop()
+	select {
+	case w := <-p.free:
+		return w, nil
+	case <-timer.C:
+		return nil, errNoWorker
+	}
+}
+
+// release gives a worker back after a request. A worker that is dead, or
+// that can no longer be trusted, is killed and replaced in the background;
+// each death in a row doubles the pause before the next start (from 100 ms
+// up to 10 s), so an app that crashes at once does not take a CPU.
+func (p *Pool) release(w *worker, healthy bool) {
+	if healthy {
+		w.failures = 0
+		p.free <- w
+		return
+	}
+	w.kill()
+	go p.replace(w.failures + 1)
+}
+
+func (p *Pool) replace(failures int) {
+	for {
+		pause := min(100*time.Millisecond<<min(failures-1, 7), 10*time.Second)
+		time.Sleep(pause)
+		if p.isStopped() {
+			return
+		}
+		w, err := p.start(failures)
+		if err == nil {
+			p.free <- w
+			return
+		}
+		fmt.Fprintf(p.log, "* a new worker failed to start (%v); trying again\n", err)
+		failures++
+	}
+}
+
+func (p *Pool) isStopped() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.stopped
+}
+
+// Ready is how many workers are up (imported the app, not yet exited):
+// /healthz answers 503 when there is none.
+func (p *Pool) Ready() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := 0
+	for w := range p.live {
+		if w.ready {
+			n++
+		}
+	}
+	return n
+}
+
+// Stop ends every worker: it closes their stdin, which a waiting worker
+// reads as "stop", gives them grace to exit, then kills what is left.
+// It runs after the server has drained its requests (shutdown.go).
+func (p *Pool) Stop(grace time.Duration) {
+	p.mu.Lock()
+	p.stopped = true
+	var all []*worker
+	for w := range p.live {
+		all = append(all, w)
+	}
+	p.mu.Unlock()
+	for _, w := range all {
+		w.toWorker.Close()
+	}
+	deadline := time.NewTimer(grace)
+	defer deadline.Stop()
+	late := false
+	for _, w := range all {
+		if !late {
+			select {
+			case <-w.exited:
+				continue
+			case <-deadline.C:
+				late = true
+			}
+		}
+		w.kill()
+		<-w.exited
+	}
+	os.RemoveAll(p.scripts)
+}
