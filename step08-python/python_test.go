@@ -1,10 +1,13 @@
 package main
 
 import (
+	"context"
 	"io"
 	"iter"
 	"os"
 	"os/exec"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -120,4 +123,21 @@ func pythonServer(t *testing.T) *Server {
 	srv := &Server{Errors: testLog{t}, HeaderTimeout: time.Hour, BodyTimeout: time.Hour}
 	srv.App = pythonDemo(t, srv)
 	return srv
+}
+
+// TestREADMEShowsTheImportError runs the README's bad-app command through
+// run, as main does, and compares main's one line with the README's: an
+// app that cannot be imported stops the server before it serves, with
+// Python's own last line and no Go stack.
+func TestREADMEShowsTheImportError(t *testing.T) {
+	python3(t)
+	command, output := outputOf(t, readmeBlock(t, "bad-app"), "go run ./step08-python ")
+	args := strings.Fields(strings.TrimPrefix(command, "go run ./step08-python "))
+	err := run(context.Background(), append(args, "-addr", "127.0.0.1:0"), io.Discard)
+	if err == nil {
+		t.Fatalf("run %q served; want it to stop with the import error", args)
+	}
+	if got := []string{"step08-python: " + err.Error()}; !slices.Equal(got, output) {
+		t.Errorf("main would print %q; README.md's bad-app block shows %q", got, output)
+	}
 }

@@ -576,15 +576,18 @@ func waitForLines(t *testing.T, out *lockedBuffer, n int) []string {
 
 // What changes from run to run in what run prints: the port (the README
 // shows the default, 8082) and how long the app took.
+// step08: and the number of workers, which is the core count by default.
 var (
-	printedPort = regexp.MustCompile(`http://127\.0\.0\.1:\d+/`)
-	appTime     = regexp.MustCompile(` \d+µs$`)
+	printedPort  = regexp.MustCompile(`http://127\.0\.0\.1:\d+/`)
+	appTime      = regexp.MustCompile(` \d+µs$`)
+	workersCount = regexp.MustCompile(`^\* \d+ (\S+ workers running)`)
 )
 
 func normalisePrinted(lines []string) []string {
 	var out []string
 	for _, line := range lines {
 		line = printedPort.ReplaceAllString(strings.TrimSuffix(line, "\n"), "http://127.0.0.1:8082/")
+		line = workersCount.ReplaceAllString(line, "* <n> $1")
 		out = append(out, appTime.ReplaceAllString(line, " <n>µs"))
 	}
 	return out
@@ -601,7 +604,7 @@ func TestREADMEShowsWhatRunPrints(t *testing.T) {
 	var stdout lockedBuffer
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, []string{"-addr", ":0"}, &stdout) }()
-	url := printedPort.FindString(waitForLines(t, &stdout, 1)[0])
+	url := printedPort.FindString(waitForLines(t, &stdout, 2)[0]) // step08: and the workers' line
 	if url == "" {
 		t.Fatalf("run printed %q, want a URL", stdout.String())
 	}
@@ -611,7 +614,7 @@ func TestREADMEShowsWhatRunPrints(t *testing.T) {
 	}
 	io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
-	waitForLines(t, &stdout, 2) // the access log's line is out before the shutdown begins
+	waitForLines(t, &stdout, 3) // the access log's line is out before the shutdown begins
 	cancel()
 	select {
 	case err := <-done:
@@ -624,12 +627,12 @@ func TestREADMEShowsWhatRunPrints(t *testing.T) {
 	printed := normalisePrinted(strings.SplitAfter(strings.TrimSuffix(stdout.String(), "\n"), "\n"))
 
 	_, started := outputOf(t, readmeBlock(t, "run"), "go run ./step08-python ")
-	if want := normalisePrinted(started); !slices.Equal(printed[:1], want) {
-		t.Errorf("run printed first %q; README.md's run block shows %q", printed[:1], want)
+	if want := normalisePrinted(started); !slices.Equal(printed[:2], want) {
+		t.Errorf("run printed first %q; README.md's run block shows %q", printed[:2], want)
 	}
-	if want := normalisePrinted(readmeBlock(t, "access-log")); !slices.Equal(printed[1:], want) {
+	if want := normalisePrinted(readmeBlock(t, "access-log")); !slices.Equal(printed[2:], want) {
 		t.Errorf("then run printed (normalised)\n%s\nREADME.md's access-log block shows\n%s",
-			strings.Join(printed[1:], "\n"), strings.Join(want, "\n"))
+			strings.Join(printed[2:], "\n"), strings.Join(want, "\n"))
 	}
 }
 
@@ -651,8 +654,9 @@ func startSlow(t *testing.T, conn net.Conn) *bufio.Reader {
 	return br
 }
 
-// TestREADMEFlagTable: each of step 07's flags has a row in the README's
-// flag table, and the row's default is the flag's.
+// TestREADMEFlagTable: each of step 07's and step 08's flags has a row in
+// the README's flag table, and the row's default is the flag's. The
+// default of -workers is the machine's core count: the row says so in words.
 func TestREADMEFlagTable(t *testing.T) {
 	readme, err := os.ReadFile("README.md")
 	if err != nil {
@@ -660,10 +664,14 @@ func TestREADMEFlagTable(t *testing.T) {
 	}
 	flags := flag.NewFlagSet("step08-python", flag.ContinueOnError)
 	shippingFlags(flags, &shipping{})
+	poolFlags(flags, &poolConfig{})
 	flags.VisitAll(func(f *flag.Flag) {
 		def := "`" + f.DefValue + "`"
-		if f.DefValue == "false" { // a switch: no default shown
+		switch {
+		case f.DefValue == "false", f.DefValue == "": // a switch, or nothing by default: no default shown
 			def = ""
+		case f.Name == "workers":
+			def = "the core count"
 		}
 		row := regexp.MustCompile("\n\\| `-" + f.Name + "( [a-z:]+)?` \\| " + regexp.QuoteMeta(def) + " ?\\|")
 		if !row.Match(readme) {
