@@ -78,6 +78,14 @@ var steps = []struct {
 		{path: "/", text: "Hello, World!"},
 		{path: "/healthz", text: "ok\n"},
 	}, `127.0.0.1 GET "/favicon.ico" 404 `},
+	// step 08: the same pages, from the demo app in Python workers.
+	{"step08-python", []page{
+		{path: "/", text: "Hello, World!"},
+		{path: "/json", text: `{"message":"Hello, World!"}`},
+		{path: "/hello/w%C3%B6rld", text: "Hello, wörld!"},
+		{path: "/error-after", text: "", failure: "net::ERR_INCOMPLETE_CHUNKED_ENCODING"},
+		{path: "/healthz", text: "ok\n"},
+	}, `127.0.0.1 GET "/favicon.ico" 404 `},
 }
 
 // TestBrowserShowsEveryStep opens every step's pages in one headless
