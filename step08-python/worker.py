@@ -250,6 +250,10 @@ def serve(app, environ):
         "wsgi.multithread": False,  # one request at a time in this process
         "wsgi.multiprocess": True,  # and other workers serve others
         "wsgi.run_once": False,
+        # The stream ends where the body ends (Content-Length, or the last
+        # chunk: the server de-chunks). Werkzeug (Flask) and gunicorn's
+        # convention: without it, Flask reads a chunked body as empty.
+        "wsgi.input_terminated": True,
     })
     state = {"started": False, "sent": False}
 
