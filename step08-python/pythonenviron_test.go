@@ -1,0 +1,141 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"maps"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// pythonEnvironDeviations are the keys where the environ a Python app gets
+// through step 08 differs from the one wsgiref.simple_server gives it for
+// the same request bytes, and why. Each must differ in at least one case
+// of wsgirefCases, and nothing else may differ.
+var pythonEnvironDeviations = map[string]string{
+	// The step 04 environ's own choices (README's "Deliberate deviations
+	// from wsgiref", which TestEnvironMatchesWsgiref checks from Go); the
+	// worker passes every CGI string through as the Go server made it.
+	"CONTENT_TYPE":         "absent unless sent; wsgiref defaults to 'text/plain' (RFC 3875 §4.1.3: no default)",
+	"CONTENT_LENGTH":       "absent unless sent; wsgiref gives '' (PEP 3333: may be empty or absent)",
+	"PATH_INFO":            "the path of an absolute-form target, and '//' kept; wsgiref gives the whole URL and collapses '//' (RFC 9112 §3.2.2, RFC 3986 §3.3)",
+	"REMOTE_HOST":          "absent; wsgiref gives '' (no reverse DNS lookup per request)",
+	"SERVER_NAME":          "the Host header's host; wsgiref gives socket.getfqdn() of the bound address",
+	"SERVER_SOFTWARE":      "'step08-python'; wsgiref gives 'WSGIServer/0.2' (RFC 3875 §4.1.17: the software that answers)",
+	"HTTP_COOKIE":          "two Cookie lines joined with '; ' (RFC 6265 §5.4); wsgiref joins them with ','",
+	"HTTP_X_FORWARDED_FOR": "absent: a field name with '_' is dropped, so a client cannot forge a header a proxy strips; wsgiref keeps it",
+	// The server in front and the worker behind it.
+	"request.id":            "the server's request id (middleware.go), so the app's wsgi.errors lines and the access log agree; wsgiref has none",
+	"wsgi.multiprocess":     "True: other worker processes serve other requests; wsgiref serves in one process",
+	"wsgi.input":            "the worker's InputStream, which asks the server for the body piece by piece and ends at its end; wsgiref gives the socket's file",
+	"wsgi.errors":           "the worker's ErrorStream, whose lines go to the server's log with the request id; wsgiref gives sys.stderr",
+	"wsgi.file_wrapper":     "absent (PEP 3333: optional); wsgiref offers wsgiref.util.FileWrapper",
+	"wsgi.input_terminated": "True: the stream ends at the body's end, de-chunked (gunicorn's convention, which Werkzeug reads); wsgiref has no such key",
+	"body":                  "a chunked body is read: with wsgi.input_terminated the app reads to the end; wsgiref leaves the chunks unread",
+}
+
+// TestPythonEnvironMatchesWsgiref serves testdata/pyenviron/environ_echo.py
+// with step 08 (main's run, as on the command line) and with CPython's
+// wsgiref.simple_server, sends both the same request bytes, one connection
+// per request, and compares the environ the app saw, key by key. With -v
+// it prints each key's two values.
+func TestPythonEnvironMatchesWsgiref(t *testing.T) {
+	python := python3(t)
+	echoDir := filepath.Join("testdata", "pyenviron")
+	wsgirefAddr := startPythonWsgirefEcho(t, python, filepath.Join(echoDir, "environ_echo.py"))
+	base := serveMain(t, "-python", python, "-dir", echoDir, "-app", "environ_echo:app", "-workers", "2")
+	ourAddr := strings.TrimPrefix(base, "http://")
+
+	differed := map[string]bool{}
+	compared := 0
+	for _, tc := range wsgirefCases {
+		t.Run(tc.name, func(t *testing.T) {
+			requestLine, _, _ := strings.Cut(tc.request, "\r\n")
+			wsgiref, err := environOverTCP(wsgirefAddr, tc.request)
+			if err != nil {
+				t.Fatalf("wsgiref, %q: %v", requestLine, err)
+			}
+			ours, err := environOverTCP(ourAddr, tc.request)
+			if err != nil {
+				t.Fatalf("step 08, %q: %v", requestLine, err)
+			}
+			compared++
+			var sideBySide strings.Builder
+			for _, key := range unionKeys(wsgiref, ours) {
+				w, inWsgiref := wsgiref[key]
+				o, inOurs := ours[key]
+				same := inWsgiref == inOurs && cmp.Equal(w, o)
+				mark := "="
+				if !same {
+					mark = "≠"
+					differed[key] = true
+				}
+				fmt.Fprintf(&sideBySide, "%s %-22s wsgiref: %-34s step 08: %s\n",
+					mark, key, showEnvValue(w, inWsgiref), showEnvValue(o, inOurs))
+				if !same && pythonEnvironDeviations[key] == "" {
+					t.Errorf("%s differs and pythonEnvironDeviations has no reason for it\n  request: %s\n  wsgiref: %s\n  step 08: %s",
+						key, clipForLog(strconv.Quote(tc.request)), showEnvValue(w, inWsgiref), showEnvValue(o, inOurs))
+				}
+			}
+			if testing.Verbose() {
+				t.Logf("%s: = same, ≠ differs (a deviation)\n%s", requestLine, sideBySide.String())
+			}
+		})
+	}
+	if compared < len(wsgirefCases) {
+		t.Log("stale deviations are checked only when every case was compared")
+		return
+	}
+	for _, key := range slices.Sorted(maps.Keys(pythonEnvironDeviations)) {
+		if !differed[key] {
+			t.Errorf("stale deviation %q: it never differs from wsgiref in any case; delete it or add a case that shows it", key)
+		}
+	}
+}
+
+// startPythonWsgirefEcho serves script (environ_echo.py) with wsgiref's
+// simple_server and returns its address. Its environment holds only PATH:
+// wsgiref copies os.environ into every environ, and the echo leaves out
+// those keys on both sides; the fewer there are, the fewer hide. It is
+// killed when the test ends, or after five minutes at most.
+func startPythonWsgirefEcho(t *testing.T, python, script string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), subprocessDeadline)
+	cmd := exec.CommandContext(ctx, python, script)
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
+	cmd.WaitDelay = 5 * time.Second
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		cancel()
+		t.Fatalf("starting %s %s: %v", python, script, err)
+	}
+	t.Cleanup(func() {
+		cancel()
+		_ = cmd.Wait() // "signal: killed" is the expected end
+		if t.Failed() && stderr.Len() > 0 {
+			t.Logf("%s's stderr (its request log):\n%s", script, stderr.String())
+		}
+	})
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	port := strings.TrimSpace(line)
+	if _, convErr := strconv.Atoi(port); err != nil || convErr != nil {
+		t.Fatalf("%s did not print its port first (got %q, %v)", script, line, err)
+	}
+	return "127.0.0.1:" + port
+}
