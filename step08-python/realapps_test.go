@@ -480,19 +480,14 @@ func unwrapValidatorTypes(response []byte) []byte {
 // TestValidatedAppReplaysTranscripts runs the course's app inside
 // wsgiref.validate.validator (testdata/validated) and replays the step's
 // transcripts through it: every answer must be the golden one, byte for
-// byte, and nothing in the server's log, the pool's log or the workers'
+// byte, and nothing in the server's log (wsgi.errors) or the workers'
 // stderr may show the validator complaining.
 func TestValidatedAppReplaysTranscripts(t *testing.T) {
-	python := python3(t)
 	stderr := filepath.Join(t.TempDir(), "workers-stderr.log")
 	t.Setenv("VALIDATED_STDERR", stderr) // validated.py sends the workers' stderr there
-	logs := &lockedBuffer{}
-	pool, err := startPool(poolConfig{python: python, dir: filepath.Join("testdata", "validated"), app: "validated:app",
-		workers: 2, queue: 64, timeout: subprocessDeadline}, logs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { pool.Stop(10 * time.Second) })
+	pool := ownPool(t, poolConfig{dir: filepath.Join("testdata", "validated"), app: "validated:app",
+		workers: 2, queue: 64, timeout: subprocessDeadline}) // its log (worker restarts) goes to the test's
+	logs := &lockedBuffer{} // wsgi.errors: the app's lines and the tracebacks of what it raised
 	newServer := func() *Server {
 		srv := &Server{Errors: logs, HeaderTimeout: time.Hour, BodyTimeout: time.Hour}
 		app := withMiddleware(withHealthz(pool.App, srv.ShuttingDown, pool.Ready), nil, false, fixedID)
