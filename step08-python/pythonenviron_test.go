@@ -139,3 +139,32 @@ func startPythonWsgirefEcho(t *testing.T, python, script string) string {
 	}
 	return "127.0.0.1:" + port
 }
+
+// TestREADMEListsThePythonDeviations holds the README's table under
+// "What a Python app sees" to pythonEnvironDeviations: a key in one and
+// not the other fails.
+func TestREADMEListsThePythonDeviations(t *testing.T) {
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, found := strings.Cut(string(readme), "\n### What a Python app sees (step 08)\n")
+	section, _, _ = strings.Cut(section, "\n#")
+	if !found {
+		t.Fatal(`README.md has no "### What a Python app sees (step 08)" section`)
+	}
+	var listed []string
+	for _, line := range strings.Split(section, "\n") {
+		if !strings.HasPrefix(line, "| `") {
+			continue // not a row, or the table's head
+		}
+		first, _, _ := strings.Cut(strings.TrimPrefix(line, "| "), " |")
+		for _, key := range strings.Split(first, ", ") {
+			listed = append(listed, strings.Trim(key, "`"))
+		}
+	}
+	slices.Sort(listed)
+	if want := slices.Sorted(maps.Keys(pythonEnvironDeviations)); !slices.Equal(listed, want) {
+		t.Errorf("README.md's table lists %q; pythonEnvironDeviations has %q", listed, want)
+	}
+}
