@@ -6,6 +6,7 @@ import (
 	"iter"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -139,5 +140,36 @@ func TestREADMEShowsTheImportError(t *testing.T) {
 	}
 	if got := []string{"step08-python: " + err.Error()}; !slices.Equal(got, output) {
 		t.Errorf("main would print %q; README.md's bad-app block shows %q", got, output)
+	}
+}
+
+// TestREADMEShowsTheBenchmarkResults: the tables under "Measurements" are
+// the ones the load test last wrote to loadtest/results.md, not typed.
+func TestREADMEShowsTheBenchmarkResults(t *testing.T) {
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	results, err := os.ReadFile(filepath.Join("loadtest", "results.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tables []string
+	var table strings.Builder
+	for _, line := range strings.SplitAfter(string(results), "\n") {
+		if strings.HasPrefix(line, "|") {
+			table.WriteString(line)
+		} else if table.Len() > 0 {
+			tables = append(tables, table.String())
+			table.Reset()
+		}
+	}
+	if len(tables) != 2 {
+		t.Fatalf("loadtest/results.md has %d tables, want 2 (speed, slow clients)", len(tables))
+	}
+	for _, table := range tables {
+		if !strings.Contains(string(readme), "\n\n"+table+"\n") {
+			t.Errorf("README.md's Measurements do not show this table of loadtest/results.md:\n%s", table)
+		}
 	}
 }
