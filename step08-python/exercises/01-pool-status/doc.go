@@ -1,0 +1,2 @@
+// Package exercise checks the exercise "How busy are the workers?"; see README.md.
+package exercise

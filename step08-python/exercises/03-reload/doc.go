@@ -1,0 +1,2 @@
+// Package exercise checks the exercise "New code, no lost request"; see README.md.
+package exercise
