@@ -40,13 +40,20 @@ os.dup2(2, 1)
 sys.stdout = sys.stderr
 
 
+# What has been read from the pipe and not yet taken: one os.read takes
+# as much as has arrived (a frame's header and payload, often in one
+# system call), not just what the caller asked for.
+INBOX = bytearray()
+
+
 def read_exactly(n):
-    data = b""
-    while len(data) < n:
-        more = os.read(FRAMES_IN, n - len(data))
+    while len(INBOX) < n:
+        more = os.read(FRAMES_IN, max(n - len(INBOX), 1 << 16))
         if not more:
-            return data  # the server closed the pipe
-        data += more
+            break  # the server closed the pipe: what is here is all there is
+        INBOX.extend(more)
+    data = bytes(INBOX[:n])
+    del INBOX[:n]
     return data
 
 
@@ -220,7 +227,7 @@ class ErrorStream:
 def client_left():
     """Between two chunks: has the server sent an abort? It sends nothing
     else unasked, so anything waiting on the pipe is one."""
-    if not select.select([FRAMES_IN], [], [], 0)[0]:
+    if not INBOX and not select.select([FRAMES_IN], [], [], 0)[0]:
         return False
     frame = read_frame()
     if frame is None or frame[0] != b"A":
@@ -255,7 +262,9 @@ def serve(app, environ):
         # convention: without it, Flask reads a chunked body as empty.
         "wsgi.input_terminated": True,
     })
-    state = {"started": False, "sent": False}
+    # length: the Content-Length the app gave, if any; body: the bytes of
+    # the iterable sent so far.
+    state = {"started": False, "sent": False, "length": None, "body": 0}
 
     def start_response(status, headers, exc_info=None):
         replacing = bool(exc_info)
@@ -268,6 +277,7 @@ def serve(app, environ):
         elif state["started"]:
             raise AssertionError("start_response was called a second time without exc_info")
         payload = b"\x01" if replacing else b"\x00"  # the server replaces the headers it holds
+        state["length"] = None
         payload += pack_string(latin1(status, "the status"))
         if not isinstance(headers, list):
             raise TypeError("the headers must be a list, not %s" % type(headers).__name__)
@@ -275,6 +285,8 @@ def serve(app, environ):
             if not (isinstance(header, tuple) and len(header) == 2):
                 raise TypeError("a header must be a (name, value) tuple, not %r" % (header,))
             payload += pack_string(latin1(header[0], "a header name")) + pack_string(latin1(header[1], "a header value"))
+            if header[0].lower() == "content-length" and header[1].isdigit():
+                state["length"] = int(header[1])
         send(b"S", payload)  # sent with the first bytes of the body
         state["started"] = True
         return write
@@ -292,7 +304,10 @@ def serve(app, environ):
         result = app(environ, start_response)
         try:
             # A list is a body known in full: all its frames in one flush.
-            # Any other iterable may stream: a flush after each chunk.
+            # Any other iterable may stream: a flush after each chunk, until
+            # the Content-Length the app gave is reached (Flask and Django
+            # give an iterator over a body they know in full): the last
+            # chunk then goes out with the F frame, in one write.
             streaming = not isinstance(result, (list, tuple))
             for chunk in result:
                 if not isinstance(chunk, bytes):
@@ -303,7 +318,8 @@ def serve(app, environ):
                     raise AssertionError("the body began before start_response")
                 send_data(b"D", chunk)
                 state["sent"] = True
-                if streaming:
+                state["body"] += len(chunk)
+                if streaming and (state["length"] is None or state["body"] < state["length"]):
                     flush()
                     if client_left():
                         break
