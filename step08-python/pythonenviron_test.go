@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"fmt"
 	"maps"
 	"os"
 	"os/exec"
@@ -14,8 +13,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/google/go-cmp/cmp"
 )
 
 // pythonEnvironDeviations are the keys where the environ a Python app gets
@@ -56,51 +53,7 @@ func TestPythonEnvironMatchesWsgiref(t *testing.T) {
 	base := serveMain(t, "-python", python, "-dir", echoDir, "-app", "environ_echo:app", "-workers", "2")
 	ourAddr := strings.TrimPrefix(base, "http://")
 
-	differed := map[string]bool{}
-	compared := 0
-	for _, tc := range wsgirefCases {
-		t.Run(tc.name, func(t *testing.T) {
-			requestLine, _, _ := strings.Cut(tc.request, "\r\n")
-			wsgiref, err := environOverTCP(wsgirefAddr, tc.request)
-			if err != nil {
-				t.Fatalf("wsgiref, %q: %v", requestLine, err)
-			}
-			ours, err := environOverTCP(ourAddr, tc.request)
-			if err != nil {
-				t.Fatalf("step 08, %q: %v", requestLine, err)
-			}
-			compared++
-			var sideBySide strings.Builder
-			for _, key := range unionKeys(wsgiref, ours) {
-				w, inWsgiref := wsgiref[key]
-				o, inOurs := ours[key]
-				same := inWsgiref == inOurs && cmp.Equal(w, o)
-				mark := "="
-				if !same {
-					mark = "≠"
-					differed[key] = true
-				}
-				fmt.Fprintf(&sideBySide, "%s %-22s wsgiref: %-34s step 08: %s\n",
-					mark, key, showEnvValue(w, inWsgiref), showEnvValue(o, inOurs))
-				if !same && pythonEnvironDeviations[key] == "" {
-					t.Errorf("%s differs and pythonEnvironDeviations has no reason for it\n  request: %s\n  wsgiref: %s\n  step 08: %s",
-						key, clipForLog(strconv.Quote(tc.request)), showEnvValue(w, inWsgiref), showEnvValue(o, inOurs))
-				}
-			}
-			if testing.Verbose() {
-				t.Logf("%s: = same, ≠ differs (a deviation)\n%s", requestLine, sideBySide.String())
-			}
-		})
-	}
-	if compared < len(wsgirefCases) {
-		t.Log("stale deviations are checked only when every case was compared")
-		return
-	}
-	for _, key := range slices.Sorted(maps.Keys(pythonEnvironDeviations)) {
-		if !differed[key] {
-			t.Errorf("stale deviation %q: it never differs from wsgiref in any case; delete it or add a case that shows it", key)
-		}
-	}
+	compareWithWsgiref(t, wsgirefAddr, ourAddr, "step 08", slices.Sorted(maps.Keys(pythonEnvironDeviations)))
 }
 
 // startPythonWsgirefEcho serves script (environ_echo.py) with wsgiref's
