@@ -165,7 +165,7 @@ func formatValue(v float64) string {
 	case v >= 10 || v == 0:
 		return fmt.Sprintf("%.0f", v)
 	case v >= 1:
-		return fmt.Sprintf("%.1f", v)
+		return fmt.Sprintf("%g", math.Round(v*10)/10) // 1.5, and 1 rather than 1.0
 	}
 	return fmt.Sprintf("%.2g", v)
 }

@@ -7,6 +7,8 @@ package main
 
 import (
 	"fmt"
+	"os"
+	"strings"
 	"time"
 )
 
@@ -36,12 +38,14 @@ type results struct {
 	servers []string
 	loads   []load
 	samples map[cell][]sample
+	busy    [2]string // the load average when the runs began and ended
 }
 
 // measure runs rounds × loads × servers wrk runs of d each and prints one
 // line per run as it goes.
 func measure(servers []*server, loads []load, rounds int, d time.Duration) (*results, error) {
 	res := &results{loads: loads, samples: map[cell][]sample{}}
+	res.busy[0] = loadAverage()
 	for _, s := range servers {
 		res.servers = append(res.servers, s.name)
 	}
@@ -63,7 +67,19 @@ func measure(servers []*server, loads []load, rounds int, d time.Duration) (*res
 			}
 		}
 	}
+	res.busy[1] = loadAverage()
 	return res, nil
+}
+
+// loadAverage is the machine's 1-minute load average: how many processes
+// were running or waiting for a core, which says how busy it was.
+func loadAverage() string {
+	data, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	first, _, _ := strings.Cut(string(data), " ")
+	return first
 }
 
 // measureOne is one wrk run, with the server's CPU time read before and

@@ -132,8 +132,8 @@ func (r report) markdown(imgPrefix, h string) string {
 		if m.rounds == 1 {
 			runs = "from 1 run"
 		}
-		fmt.Fprintf(&b, "Each figure is %s of %v (wrk, keep-alive unless \"close\": a new connection per request); (×) is its ratio to net/http's figure under the same load. The bars' thin lines span the lowest to the highest run.\n\n",
-			runs, m.duration)
+		fmt.Fprintf(&b, "Each figure is %s of %v (wrk, keep-alive unless \"close\": a new connection per request); (×) is its ratio to net/http's figure under the same load. The bars' thin lines span the lowest to the highest run. The 1-minute load average (of %d cores) was %s when the runs began and %s when they ended.\n\n",
+			runs, m.duration, m.cores, r.load.busy[0], r.load.busy[1])
 		for _, metric := range metrics {
 			fmt.Fprintf(&b, "%s %s\n\n", h, metric.title)
 			if metric.file != "" {
