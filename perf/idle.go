@@ -129,3 +129,27 @@ func oneGet(host string, deadline time.Time) (net.Conn, error) {
 	c.SetDeadline(time.Time{})
 	return c, nil
 }
+
+// idleAll measures idle connections on step07 (its cap on connections
+// lifted and its idle timeout made longer than the experiment) and on
+// the Go yardsticks.
+func (w workspace) idleAll(contestants []contestant, n int) ([]idleResult, error) {
+	fmt.Printf("memory: %d idle kept-alive connections\n", n)
+	var results []idleResult
+	for _, c := range contestants {
+		switch c.name {
+		case "step07-docker":
+			c.argv = append(c.argv[:len(c.argv):len(c.argv)], "-max-conns", "0", "-idle-timeout", "1h")
+		case "net/http", "fasthttp":
+		default:
+			continue
+		}
+		r, err := w.idleConnections(c, n, time.Minute)
+		if err != nil {
+			return nil, fmt.Errorf("idle connections, %s: %v", c.name, err)
+		}
+		fmt.Printf("  %-15s VmRSS %s before, %s with %d connections\n", c.name, mib(r.before), mib(r.after), n)
+		results = append(results, r)
+	}
+	return results, nil
+}

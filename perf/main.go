@@ -2,7 +2,7 @@
 // with Go's net/http, fasthttp, and Python's wsgiref, gunicorn (sync and
 // gthread workers) and waitress, all answering GET / with step07's hello:
 //
-//	go run ./perf          # the full run, about 9 minutes on 2 cores; rewrites perf/results.md, perf/charts and README.md's figures
+//	go run ./perf          # the full run, 8 minutes on 2 busy cores; rewrites perf/results.md, perf/charts and README.md's figures
 //	go run ./perf -quick   # 1 round of 1 s runs, 1,000 idle connections; writes to a new temporary folder
 //
 // It drives each server with wrk at 1, 16, 64 and 256 kept-alive
@@ -162,6 +162,11 @@ func run(cfg config) error {
 			return err
 		}
 	}
+	if rep.load != nil {
+		for _, m := range metrics[:2] { // req/s and CPU per request; the rest is in results.md
+			fmt.Printf("\n%s, median (× net/http):\n\n%s", m.title, rep.load.table(m))
+		}
+	}
 	return rep.write(cfg.out, readme)
 }
 
@@ -217,64 +222,4 @@ func (w workspace) startAll(contestants []contestant) ([]*server, error) {
 		}
 	}
 	return servers, nil
-}
-
-// slowClients runs the slow-client experiment on every running server,
-// then on two that serve one client at a time: step02 with -one-at-a-time
-// (as the Python tutorials' servers do) and gunicorn sync with a single
-// worker (with more, each stalled client takes one worker).
-func (w workspace) slowClients(servers []*server, contestants []contestant, limit time.Duration) []slowResult {
-	fmt.Printf("slow client: half a request on one connection, then GET / on another (waiting at most %v)\n", limit)
-	var results []slowResult
-	try := func(s *server) {
-		r := slowClient(s, limit)
-		fmt.Printf("  %-30s %v\n", s.name, r)
-		results = append(results, r)
-	}
-	for _, s := range servers {
-		try(s)
-	}
-	for _, c := range contestants {
-		var extra contestant
-		switch c.name {
-		case "step02-socket":
-			extra = contestant{"step02-socket -one-at-a-time", append(c.argv[:len(c.argv):len(c.argv)], "-one-at-a-time")}
-		case "gunicorn sync":
-			extra = contestant{"gunicorn sync, 1 worker", append(c.argv[:len(c.argv):len(c.argv)], "-w", "1")}
-		default:
-			continue
-		}
-		s, err := w.start(extra)
-		if err != nil {
-			fmt.Printf("  skipping %s: %v\n", extra.name, err)
-			continue
-		}
-		try(s)
-		s.proc.stop()
-	}
-	return results
-}
-
-// idleAll measures idle connections on step07 (its cap on connections
-// lifted and its idle timeout made longer than the experiment) and on
-// the Go yardsticks.
-func (w workspace) idleAll(contestants []contestant, n int) ([]idleResult, error) {
-	fmt.Printf("memory: %d idle kept-alive connections\n", n)
-	var results []idleResult
-	for _, c := range contestants {
-		switch c.name {
-		case "step07-docker":
-			c.argv = append(c.argv[:len(c.argv):len(c.argv)], "-max-conns", "0", "-idle-timeout", "1h")
-		case "net/http", "fasthttp":
-		default:
-			continue
-		}
-		r, err := w.idleConnections(c, n, time.Minute)
-		if err != nil {
-			return nil, fmt.Errorf("idle connections, %s: %v", c.name, err)
-		}
-		fmt.Printf("  %-15s VmRSS %s before, %s with %d connections\n", c.name, mib(r.before), mib(r.after), n)
-		results = append(results, r)
-	}
-	return results, nil
 }

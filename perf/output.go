@@ -90,7 +90,7 @@ func (r report) write(out, readme string) error {
 			}
 		}
 	}
-	results := "# Performance\n\n" + r.markdown("charts/", "##")
+	results := "# Performance\n\n" + r.markdown("charts/", "##", true)
 	if err := os.WriteFile(filepath.Join(out, "results.md"), []byte(results), 0o644); err != nil {
 		return err
 	}
@@ -98,7 +98,7 @@ func (r report) write(out, readme string) error {
 	if readme == "" {
 		return nil
 	}
-	return replaceBetweenMarkers(readme, r.markdown("perf/charts/", "###"))
+	return replaceBetweenMarkers(readme, r.markdown("perf/charts/", "###", false))
 }
 
 // replaceBetweenMarkers rewrites the text between the markers in file. A
@@ -119,9 +119,10 @@ func replaceBetweenMarkers(file, text string) error {
 	return os.WriteFile(file, []byte(updated), 0o644)
 }
 
-// markdown is the whole report; charts are linked from imgPrefix, and
-// headings start at level h ("##").
-func (r report) markdown(imgPrefix, h string) string {
+// markdown is the report; charts are linked from imgPrefix, headings
+// start at level h ("##"), and all tells whether the tables that are not
+// in the README (p50) are in.
+func (r report) markdown(imgPrefix, h string, all bool) string {
 	var b strings.Builder
 	m := r.info
 	fmt.Fprintf(&b, "Measured %s on %d cores (%s; %s), on a machine busy with other work, so single figures are noisy: the servers took turns (interleaved rounds), which is what keeps them comparable. The command:\n\n",
@@ -132,9 +133,13 @@ func (r report) markdown(imgPrefix, h string) string {
 		if m.rounds == 1 {
 			runs = "from 1 run"
 		}
-		fmt.Fprintf(&b, "Each figure is %s of %v (wrk, keep-alive unless \"close\": a new connection per request); (×) is its ratio to net/http's figure under the same load. The bars' thin lines span the lowest to the highest run. The 1-minute load average (of %d cores) was %s when the runs began and %s when they ended.\n\n",
+		fmt.Fprintf(&b, "Each figure is %s of %v (wrk, keep-alive unless \"close\": a new connection per request); (×) is its ratio to net/http's figure under the same load. The bars' thin lines span the lowest to the highest run. The 1-minute load average (of %d cores) was %s when the runs began and %s when they ended. ",
 			runs, m.duration, m.cores, r.load.busy[0], r.load.busy[1])
+		b.WriteString("At 1 connection each request waits for the one before, so every delay in scheduling shows: those are the noisiest figures.\n\n")
 		for _, metric := range metrics {
+			if !metric.brief && !all {
+				continue
+			}
 			fmt.Fprintf(&b, "%s %s\n\n", h, metric.title)
 			if metric.file != "" {
 				fmt.Fprintf(&b, "![%s](%s%s)\n\n", metric.title, imgPrefix, metric.file)

@@ -23,17 +23,18 @@ type metric struct {
 	get    func(sample) float64
 	format func(float64) string
 	log    bool // chart on a logarithmic axis
+	brief  bool // in the README too, not only in results.md
 }
 
 var metrics = []metric{
 	{"Requests per second", "requests per second", "requests-per-second.svg",
-		func(s sample) float64 { return s.rps }, thousands, false},
+		func(s sample) float64 { return s.rps }, thousands, false, true},
 	{"Server CPU per request (µs; lower is better)", "µs of server CPU per request", "cpu-per-request.svg",
-		func(s sample) float64 { return micros(s.cpuPerRequest()) }, oneDecimal, true},
+		func(s sample) float64 { return micros(s.cpuPerRequest()) }, oneDecimal, true, true},
 	{"p99 latency (ms)", "ms, 99th percentile", "p99-latency.svg",
-		func(s sample) float64 { return millis(s.p99) }, millisText, true},
+		func(s sample) float64 { return millis(s.p99) }, millisText, true, true},
 	{"p50 latency (ms)", "ms, median", "",
-		func(s sample) float64 { return millis(s.p50) }, millisText, false},
+		func(s sample) float64 { return millis(s.p50) }, millisText, false, false},
 }
 
 func millis(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

@@ -82,3 +82,39 @@ func getRoot(host string, deadline time.Time) (time.Duration, error) {
 	}
 	return time.Since(start), nil
 }
+
+// slowClients runs the slow-client experiment on every running server,
+// then on two that serve one client at a time: step02 with -one-at-a-time
+// (as the Python tutorials' servers do) and gunicorn sync with a single
+// worker (with more, each stalled client takes one worker).
+func (w workspace) slowClients(servers []*server, contestants []contestant, limit time.Duration) []slowResult {
+	fmt.Printf("slow client: half a request on one connection, then GET / on another (waiting at most %v)\n", limit)
+	var results []slowResult
+	try := func(s *server) {
+		r := slowClient(s, limit)
+		fmt.Printf("  %-30s %v\n", s.name, r)
+		results = append(results, r)
+	}
+	for _, s := range servers {
+		try(s)
+	}
+	for _, c := range contestants {
+		var extra contestant
+		switch c.name {
+		case "step02-socket":
+			extra = contestant{"step02-socket -one-at-a-time", append(c.argv[:len(c.argv):len(c.argv)], "-one-at-a-time")}
+		case "gunicorn sync":
+			extra = contestant{"gunicorn sync, 1 worker", append(c.argv[:len(c.argv):len(c.argv)], "-w", "1")}
+		default:
+			continue
+		}
+		s, err := w.start(extra)
+		if err != nil {
+			fmt.Printf("  skipping %s: %v\n", extra.name, err)
+			continue
+		}
+		try(s)
+		s.proc.stop()
+	}
+	return results
+}
