@@ -33,7 +33,8 @@ const (
 	labelHeight = 110 // room for the server names, slanted, under the axis
 )
 
-// palette is one colour per series, distinguishable in colour-blindness.
+// palette is one colour per series: Paul Tol's "bright" scheme, which
+// colour-blind readers can tell apart too.
 var palette = []string{"#4477aa", "#66ccee", "#228833", "#ccbb44", "#ee6677", "#aa3377"}
 
 func (c barChart) svg() string {

@@ -12,6 +12,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -139,7 +140,7 @@ func (w workspace) idleAll(contestants []contestant, n int) ([]idleResult, error
 	for _, c := range contestants {
 		switch c.name {
 		case "step07-docker":
-			c.argv = append(c.argv[:len(c.argv):len(c.argv)], "-max-conns", "0", "-idle-timeout", "1h")
+			c.argv = slices.Concat(c.argv, []string{"-max-conns", "0", "-idle-timeout", "1h"})
 		case "net/http", "fasthttp":
 		default:
 			continue

@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -106,8 +107,8 @@ func (w workspace) pythonContestants() ([]contestant, error) {
 	list := []contestant{{"wsgiref", []string{python, script, "wsgiref", "{addr}"}}}
 	if pythonHas("gunicorn") {
 		list = append(list,
-			contestant{"gunicorn sync", append(gunicorn, "-k", "sync", "hello:app")},
-			contestant{"gunicorn gthread", append(gunicorn[:len(gunicorn):len(gunicorn)], "-k", "gthread", "--threads", "4", "hello:app")})
+			contestant{"gunicorn sync", slices.Concat(gunicorn, []string{"-k", "sync", "hello:app"})},
+			contestant{"gunicorn gthread", slices.Concat(gunicorn, []string{"-k", "gthread", "--threads", "4", "hello:app"})})
 	} else {
 		fmt.Println("skipping gunicorn: python3 cannot import it (Debian: apt-get install gunicorn)")
 	}

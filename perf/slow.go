@@ -12,6 +12,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 )
@@ -102,9 +103,9 @@ func (w workspace) slowClients(servers []*server, contestants []contestant, limi
 		var extra contestant
 		switch c.name {
 		case "step02-socket":
-			extra = contestant{"step02-socket -one-at-a-time", append(c.argv[:len(c.argv):len(c.argv)], "-one-at-a-time")}
+			extra = contestant{"step02-socket -one-at-a-time", slices.Concat(c.argv, []string{"-one-at-a-time"})}
 		case "gunicorn sync":
-			extra = contestant{"gunicorn sync, 1 worker", append(c.argv[:len(c.argv):len(c.argv)], "-w", "1")}
+			extra = contestant{"gunicorn sync, 1 worker", slices.Concat(c.argv, []string{"-w", "1"})}
 		default:
 			continue
 		}
