@@ -8,6 +8,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -38,7 +39,7 @@ type results struct {
 	servers []string
 	loads   []load
 	samples map[cell][]sample
-	busy    [2]string // the load average when the runs began and ended
+	busy    [2]float64 // the load average when the runs began and ended
 }
 
 // measure runs rounds × loads × servers wrk runs of d each and prints one
@@ -73,13 +74,11 @@ func measure(servers []*server, loads []load, rounds int, d time.Duration) (*res
 
 // loadAverage is the machine's 1-minute load average: how many processes
 // were running or waiting for a core, which says how busy it was.
-func loadAverage() string {
-	data, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "unknown"
-	}
+func loadAverage() float64 {
+	data, _ := os.ReadFile("/proc/loadavg")
 	first, _, _ := strings.Cut(string(data), " ")
-	return first
+	load, _ := strconv.ParseFloat(first, 64)
+	return load
 }
 
 // measureOne is one wrk run, with the server's CPU time read before and

@@ -125,7 +125,7 @@ func replaceBetweenMarkers(file, text string) error {
 func (r report) markdown(imgPrefix, h string, all bool) string {
 	var b strings.Builder
 	m := r.info
-	fmt.Fprintf(&b, "Measured %s on %d cores (%s; %s), on a machine busy with other work, so single figures are noisy: the servers took turns (interleaved rounds), which is what keeps them comparable. The command:\n\n",
+	fmt.Fprintf(&b, "Measured %s on %d cores (%s; %s) with this command:\n\n",
 		m.date, m.cores, m.cpu, m.software)
 	fmt.Fprintf(&b, "```console\n$ %s\n```\n\n", m.command)
 	if r.load != nil {
@@ -133,9 +133,8 @@ func (r report) markdown(imgPrefix, h string, all bool) string {
 		if m.rounds == 1 {
 			runs = "from 1 run"
 		}
-		fmt.Fprintf(&b, "Each figure is %s of %v (wrk, keep-alive unless \"close\": a new connection per request); (×) is its ratio to net/http's figure under the same load. The bars' thin lines span the lowest to the highest run. The 1-minute load average (of %d cores) was %s when the runs began and %s when they ended. ",
-			runs, m.duration, m.cores, r.load.busy[0], r.load.busy[1])
-		b.WriteString("At 1 connection each request waits for the one before, so every delay in scheduling shows: those are the noisiest figures.\n\n")
+		fmt.Fprintf(&b, "Each figure is %s of %v (wrk, keep-alive unless \"close\": a new connection per request); (×) is its ratio to net/http's figure under the same load. The bars' thin lines span the lowest to the highest run. %s At 1 connection each request waits for the one before, so every delay in scheduling shows: those are the noisiest figures.\n\n",
+			runs, m.duration, busyText(r.load.busy, m.cores))
 		for _, metric := range metrics {
 			if !metric.brief && !all {
 				continue
@@ -173,6 +172,16 @@ func (r report) markdown(imgPrefix, h string, all bool) string {
 		b.WriteString("\n")
 	}
 	return b.String()
+}
+
+// busyText says how busy the machine was during the load runs, and what
+// that does to the figures.
+func busyText(load [2]float64, cores int) string {
+	text := fmt.Sprintf("The servers took turns, round after round, so that whatever else the machine did fell on all of them alike; its 1-minute load average was %.1f when the runs began and %.1f when they ended", load[0], load[1])
+	if max(load[0], load[1]) > float64(cores) {
+		return text + fmt.Sprintf(", above its %d cores: it was busy with other work, so single runs are noisy, and a ratio says more than a figure.", cores)
+	}
+	return text + "."
 }
 
 func mib(bytes int64) string { return fmt.Sprintf("%.1f MiB", float64(bytes)/(1<<20)) }

@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -65,6 +66,17 @@ func TestErrorLines(t *testing.T) {
 	want := "wsgiref, 16 conns, close: 7 errors (socket errors and non-2xx answers, all runs)"
 	if len(got) != 1 || got[0] != want {
 		t.Errorf("errorLines = %q, want [%q]", got, want)
+	}
+}
+
+func TestBusyText(t *testing.T) {
+	quiet := busyText([2]float64{0.5, 1.3}, 2)
+	busy := busyText([2]float64{0.5, 9}, 2)
+	if !strings.HasSuffix(quiet, "was 0.5 when the runs began and 1.3 when they ended.") {
+		t.Errorf("quiet machine: %q", quiet)
+	}
+	if !strings.Contains(busy, "and 9.0 when they ended, above its 2 cores: it was busy") {
+		t.Errorf("busy machine: %q", busy)
 	}
 }
 
