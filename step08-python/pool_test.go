@@ -46,7 +46,7 @@ type misbehaving struct {
 func startMisbehaving(t *testing.T, cfg poolConfig) *misbehaving {
 	t.Helper()
 	m := &misbehaving{dir: copyMisbehave(t), errs: &lockedBuffer{}, log: &lockedBuffer{}}
-	cfg.python, cfg.dir = python3(t), m.dir
+	cfg.dir = m.dir
 	if cfg.app == "" {
 		cfg.app = "misbehave:app"
 	}
@@ -59,11 +59,7 @@ func startMisbehaving(t *testing.T, cfg poolConfig) *misbehaving {
 	if cfg.timeout == 0 {
 		cfg.timeout = time.Hour
 	}
-	p, err := startPool(cfg, io.MultiWriter(m.log, testLog{t}))
-	if err != nil {
-		t.Fatalf("starting %s: %v", cfg.app, err)
-	}
-	t.Cleanup(func() { p.Stop(patience) })
+	p := ownPoolLogging(t, cfg, io.MultiWriter(m.log, testLog{t}))
 	m.pool = p
 	srv := &Server{Errors: io.MultiWriter(m.errs, testLog{t}),
 		HeaderTimeout: time.Hour, BodyTimeout: time.Hour, IdleTimeout: time.Hour, WriteTimeout: time.Hour}
@@ -742,4 +738,22 @@ func TestARefusedStartResponseIs500AndKeepsTheWorker(t *testing.T) {
 			t.Errorf("after GET %s, pid %d answered, not %d: the worker was replaced", tt.path, again, pid)
 		}
 	}
+}
+
+// Ready counts the workers that are up: one that dies is not counted once
+// the pool has reaped it, and its replacement is counted once it has
+// imported the app.
+func TestReadyCountsTheWorkersUp(t *testing.T) {
+	p := ownPool(t, poolConfig{workers: 2, queue: 1, timeout: time.Hour})
+	if n := p.Ready(); n != 2 {
+		t.Fatalf("Ready() = %d after startPool, want 2", n)
+	}
+	w := <-p.free
+	w.kill()
+	<-w.exited
+	if n := p.Ready(); n != 1 {
+		t.Errorf("Ready() = %d with one worker dead, want 1", n)
+	}
+	p.release(w, false)
+	eventually(t, "Ready() == 2 once the dead worker is replaced", func() bool { return p.Ready() == 2 })
 }
