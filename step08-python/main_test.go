@@ -42,17 +42,6 @@ func TestTranscript(t *testing.T) {
 	replayTranscripts(t, func() *Server { return pythonServer(t) })
 }
 
-// devNull is a wsgi.errors that drops the demo's panics, yet shows in the
-// echoed environ as the *os.File a real run gets (os.Stderr).
-func devNull(t *testing.T) *os.File {
-	f, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { f.Close() })
-	return f
-}
-
 func TestREADME(t *testing.T) { transcript.CheckREADME(t) }
 
 func TestRunPrintsItsURLAndServes(t *testing.T) {
