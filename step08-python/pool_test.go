@@ -279,7 +279,13 @@ func TestWorkerKilledWhileIdleIsSkipped(t *testing.T) {
 	if err := syscall.Kill(before, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the killed worker is gone", func() bool { return !alive(before) })
+	// Gone from /proc: reaped by the pool, so every thread of it has
+	// exited and closed the pipes. (A zombie leader is not enough: the
+	// worker's watcher thread may still be exiting, holding the pipes.)
+	eventually(t, "the killed worker is reaped", func() bool {
+		_, err := os.Stat(fmt.Sprintf("/proc/%d", before))
+		return os.IsNotExist(err)
+	})
 	if after := m.pid(t); after == before {
 		t.Errorf("GET /pid was answered by pid %d, the worker that was killed", after)
 	}
