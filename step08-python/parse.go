@@ -66,8 +66,8 @@ var reasonPhrases = map[int]string{
 	405: "Method Not Allowed", 408: "Request Timeout", 409: "Conflict", 410: "Gone",
 	413: "Content Too Large", 414: "URI Too Long", 415: "Unsupported Media Type",
 	422: "Unprocessable Content", 429: "Too Many Requests", 431: "Request Header Fields Too Large",
-	500: "Internal Server Error", 501: "Not Implemented", 503: "Service Unavailable",
-	505: "HTTP Version Not Supported",
+	500: "Internal Server Error", 501: "Not Implemented", 502: "Bad Gateway", 503: "Service Unavailable",
+	504: "Gateway Timeout", 505: "HTTP Version Not Supported",
 }
 
 func reasonPhrase(code int) string {

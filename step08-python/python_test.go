@@ -85,11 +85,17 @@ func sharedPool(t testing.TB, cfg poolConfig) *Pool {
 // that kill workers or time them out. Its log goes to the test's log.
 func ownPool(t *testing.T, cfg poolConfig) *Pool {
 	t.Helper()
+	return ownPoolLogging(t, cfg, testLog{t})
+}
+
+// ownPoolLogging is ownPool with the pool's lines going to log.
+func ownPoolLogging(t *testing.T, cfg poolConfig, log io.Writer) *Pool {
+	t.Helper()
 	cfg.python = python3(t)
 	if cfg.app == "" {
 		cfg.app = "course_apps:step07"
 	}
-	p, err := startPool(cfg, testLog{t})
+	p, err := startPool(cfg, log)
 	if err != nil {
 		t.Fatalf("starting the workers: %v", err)
 	}

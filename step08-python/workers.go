@@ -53,18 +53,20 @@ type Pool struct {
 	mu      sync.Mutex
 	live    map[*worker]bool // every worker process not yet reaped, to stop them all
 	stopped bool             // Stop has begun: no more restarts
+	done    chan struct{}    // closed when Stop begins: the requests in the queue give up
 }
 
 // worker is one Python process and its two pipes.
 type worker struct {
-	pid      int
-	cmd      *exec.Cmd
-	toWorker *os.File // its stdin
-	in       *bufio.Writer
-	out      *bufio.Reader // its stdout
-	exited   chan struct{} // closed once the process is gone and reaped
-	failures int           // deaths in a row of the workers in this slot: the next restart's pause
-	ready    bool          // it has imported the app (guarded by the pool's mu)
+	pid        int
+	cmd        *exec.Cmd
+	toWorker   *os.File // its stdin
+	in         *bufio.Writer
+	fromWorker *os.File // its stdout
+	out        *bufio.Reader
+	exited     chan struct{} // closed once the process is gone and reaped
+	failures   int           // deaths in a row of the workers in this slot: the next restart's pause
+	ready      bool          // it has imported the app (guarded by the pool's mu)
 }
 
 // startPool writes the Python files where python3 can run them, starts
@@ -75,7 +77,8 @@ func startPool(cfg poolConfig, log io.Writer) (*Pool, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Pool{cfg: cfg, scripts: dir, log: log, free: make(chan *worker, cfg.workers), live: map[*worker]bool{}}
+	p := &Pool{cfg: cfg, scripts: dir, log: log, free: make(chan *worker, cfg.workers),
+		live: map[*worker]bool{}, done: make(chan struct{})}
 	for name, source := range map[string][]byte{"worker.py": workerSource, "course_apps.py": courseApps} {
 		if err := os.WriteFile(filepath.Join(dir, name), source, 0o644); err != nil {
 			p.Stop(0)
@@ -137,26 +140,30 @@ func (p *Pool) start(failures int) (*worker, error) {
 		return nil, fmt.Errorf("-python %s: %w", p.cfg.python, err)
 	}
 	w := &worker{pid: cmd.Process.Pid, cmd: cmd, toWorker: toWorker, in: bufio.NewWriter(toWorker),
-		out: bufio.NewReaderSize(fromWorker, 64<<10), exited: make(chan struct{}), failures: failures}
+		fromWorker: fromWorker, out: bufio.NewReaderSize(fromWorker, 64<<10), exited: make(chan struct{}), failures: failures}
 	p.mu.Lock()
 	stopped := p.stopped
 	p.live[w] = true
 	p.mu.Unlock()
+	// The pipes stay open after the process has gone: whoever holds the
+	// worker may still be reading what it sent last, and closes them
+	// (discard) when it is done with it.
 	go func() {
 		cmd.Wait()
-		fromWorker.Close()
 		p.mu.Lock()
 		delete(p.live, w)
 		p.mu.Unlock()
 		close(w.exited)
 	}()
 	if stopped {
-		w.kill()
-		return nil, errors.New("the server is stopping")
+		w.discard()
+		return nil, errStopping
 	}
 	// Importing a big app (Django) takes a while; one that hangs at import
-	// is killed after the request timeout.
-	timer := time.AfterFunc(p.cfg.timeout, w.kill)
+	// is killed after a minute, or the request timeout if that is longer.
+	// (A short -worker-timeout is for requests: a busy machine may need
+	// more than that to start Python.)
+	timer := time.AfterFunc(max(p.cfg.timeout, importTimeout), w.kill)
 	defer timer.Stop()
 	f, err := readFrame(w.out)
 	switch {
@@ -172,9 +179,12 @@ func (p *Pool) start(failures int) (*worker, error) {
 	default:
 		err = fmt.Errorf("the worker (%s %s) exited before it was ready: %v", p.cfg.python, p.cfg.app, err)
 	}
-	w.kill()
+	w.discard()
 	return nil, err
 }
+
+// importTimeout is the least time a worker gets to import the app.
+const importTimeout = time.Minute
 
 // lastLine is a traceback's last line: "ModuleNotFoundError: No module named 'x'".
 func lastLine(traceback []byte) string {
@@ -208,11 +218,23 @@ func (w *worker) kill() {
 	syscall.Kill(-w.pid, syscall.SIGKILL)
 }
 
+// discard kills the worker and closes our ends of its pipes: it will not
+// be used again. (A worker that dies at every start would otherwise leak
+// two file descriptors each time.)
+func (w *worker) discard() {
+	w.kill()
+	w.toWorker.Close()
+	w.fromWorker.Close()
+}
+
 // errQueueFull is what acquire says when the queue is at its bound.
 var errQueueFull = errors.New("every worker is busy and the queue is full")
 
 // errNoWorker is what acquire says when no worker came free in time.
 var errNoWorker = errors.New("no worker came free within -worker-timeout")
+
+// errStopping is what acquire says once Stop has begun.
+var errStopping = errors.New("the server is stopping")
 
 // acquire takes a free worker, waiting in the queue for one if need be.
 // A worker that died while it waited for a request (the app's own thread
@@ -225,6 +247,9 @@ func (p *Pool) acquire() (*worker, error) {
 			return nil, err
 		}
 		select {
+		case <-p.done: // Stop has begun: it is ending this worker too
+			p.release(w, false)
+			return nil, errStopping
 		case <-w.exited:
 			p.release(w, false)
 		default:
@@ -254,27 +279,37 @@ func (p *Pool) take() (*worker, error) {
 		return w, nil
 	case <-timer.C:
 		return nil, errNoWorker
+	case <-p.done: // no worker will come free again
+		return nil, errStopping
 	}
 }
 
 // release gives a worker back after a request. A worker that is dead, or
-// that can no longer be trusted, is killed and replaced in the background;
-// each death in a row doubles the pause before the next start (from 100 ms
-// up to 10 s), so an app that crashes at once does not take a CPU.
+// that can no longer be trusted, is killed and replaced in the background,
+// after a pause that grows while the workers keep dying (restartPause).
+// Once Stop has begun, no worker goes back: Stop is waiting for them all.
 func (p *Pool) release(w *worker, healthy bool) {
-	if healthy {
+	p.mu.Lock()
+	stopped := p.stopped
+	p.mu.Unlock()
+	switch {
+	case stopped:
+		w.discard()
+	case healthy:
 		w.failures = 0
-		p.free <- w
-		return
+		p.free <- w // never blocks: free has room for every worker there is
+	default:
+		w.discard()
+		go p.replace(w.failures + 1)
 	}
-	w.kill()
-	go p.replace(w.failures + 1)
 }
 
+// replace starts a worker in place of one that died. failures counts the
+// deaths in a row in this place: workers that died before they finished a
+// request, or failed to start at all.
 func (p *Pool) replace(failures int) {
 	for {
-		pause := min(100*time.Millisecond<<min(failures-1, 7), 10*time.Second)
-		time.Sleep(pause)
+		time.Sleep(restartPause(failures))
 		if p.isStopped() {
 			return
 		}
@@ -283,9 +318,20 @@ func (p *Pool) replace(failures int) {
 			p.free <- w
 			return
 		}
-		fmt.Fprintf(p.log, "* a new worker failed to start (%v); trying again\n", err)
+		if p.isStopped() {
+			return
+		}
+		fmt.Fprintf(p.log, "* a new worker failed to start (%v); trying again in %v\n", err, restartPause(failures+1))
 		failures++
 	}
+}
+
+// restartPause is how long to wait before starting a worker after
+// failures deaths in a row: 100 ms, doubled for each further death, up to
+// 10 s. An app that crashes at once then costs a Python start-up every
+// 10 s instead of a whole CPU, and a worker that died once is back at once.
+func restartPause(failures int) time.Duration {
+	return min(100*time.Millisecond<<min(max(failures, 1)-1, 7), 10*time.Second)
 }
 
 func (p *Pool) isStopped() bool {
@@ -313,6 +359,9 @@ func (p *Pool) Ready() int {
 // It runs after the server has drained its requests (shutdown.go).
 func (p *Pool) Stop(grace time.Duration) {
 	p.mu.Lock()
+	if !p.stopped {
+		close(p.done)
+	}
 	p.stopped = true
 	var all []*worker
 	for w := range p.live {
@@ -336,6 +385,15 @@ func (p *Pool) Stop(grace time.Duration) {
 		}
 		w.kill()
 		<-w.exited
+	}
+	// The idle ones are done with; a busy one is closed by its release.
+	for drained := false; !drained; {
+		select {
+		case w := <-p.free:
+			w.discard()
+		default:
+			drained = true
+		}
 	}
 	os.RemoveAll(p.scripts)
 }
