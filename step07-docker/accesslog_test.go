@@ -88,7 +88,11 @@ func TestAStuckLogHoldsNoRequest(t *testing.T) {
 	requests := logBufferBytes/len(path) + 16
 	out := &stuckOutput{release: make(chan struct{})}
 	log := newLogWriter(out)
-	app := withMiddleware(routes().App, log, false, fixedID)
+	// The access log writes a request's line after its answer has gone
+	// out, so the client can read the last answer before its line reaches
+	// the logWriter: the test waits for every line to be handed over.
+	handed := &countingWriter{w: log}
+	app := withMiddleware(routes().App, handed, false, fixedID)
 	addr := transcript.Start(t, (&Server{App: app, Errors: io.Discard, HeaderTimeout: time.Hour, BodyTimeout: time.Hour, IdleTimeout: time.Hour, WriteTimeout: time.Hour}).Serve)
 	conn := transcript.Dial(t, addr)
 	conn.SetDeadline(time.Now().Add(time.Minute)) // a guard: without it, a server stuck in its log hangs the test
@@ -98,6 +102,12 @@ func TestAStuckLogHoldsNoRequest(t *testing.T) {
 		if status, _, err := readResponse(br, "GET"); err != nil || status != "404 Not Found" {
 			t.Fatalf("request %d of %d: %q, %v (the server waits for its log?)", i+1, requests, status, err)
 		}
+	}
+	for i := 0; handed.count() < requests; i++ {
+		if i == 6000 {
+			t.Fatalf("after a minute the access log had written %d lines of %d", handed.count(), requests)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 	close(out.release)
 	log.Flush(time.Hour)
@@ -119,6 +129,20 @@ func TestAStuckLogHoldsNoRequest(t *testing.T) {
 			logged, dropped, len(lines)-1, requests)
 	}
 }
+
+// countingWriter counts the Write calls that reach w (the access log
+// writes one line per call).
+type countingWriter struct {
+	w io.Writer
+	n atomic.Int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	defer c.n.Add(1)
+	return c.w.Write(p)
+}
+
+func (c *countingWriter) count() int { return int(c.n.Load()) }
 
 // overlapDetector is an output that notices two Write calls at once: on a
 // real file or pipe, two lines written at once can interleave. Each Write
