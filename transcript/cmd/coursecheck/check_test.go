@@ -221,7 +221,7 @@ func TestCommandLine(t *testing.T) {
 	}{
 		{[]string{"-addr", "127.0.0.1:1"}, 2, "-step is required"},
 		{[]string{"-step", "5"}, 2, "-addr is required"},
-		{[]string{"-step", "9", "-addr", "127.0.0.1:1"}, 2, "the course has steps 1 to 7"},
+		{[]string{"-step", "9", "-addr", "127.0.0.1:1"}, 2, "the course has steps 1 to 8"},
 		{[]string{"-step", "5", "-addr", "nohost"}, 2, "want host:port"},
 		{[]string{"-step", "5", "-addr", "127.0.0.1:1", "-run", "("}, 2, "-run:"},
 		{[]string{"-step", "5", "-addr", "127.0.0.1:1", "extra"}, 2, `unexpected argument "extra"`},
