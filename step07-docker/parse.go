@@ -199,30 +199,30 @@ func readLine(br *bufio.Reader, limit int, tooLong error) (string, error) {
 }
 
 // parseRequestLine splits "METHOD SP TARGET SP VERSION" (RFC 9112 §3).
+// (strings.Cut twice, not strings.Split: Split makes a slice for the parts.)
 func parseRequestLine(line string) (*Request, error) {
-	parts := strings.Split(line, " ")
-	if len(parts) != 3 || parts[0] == "" || parts[1] == "" || parts[2] == "" {
+	method, rest, _ := strings.Cut(line, " ")
+	target, proto, _ := strings.Cut(rest, " ")
+	if method == "" || target == "" || proto == "" || strings.Contains(proto, " ") {
 		return nil, refuse(400, "request line must be METHOD SP TARGET SP VERSION")
 	}
-	method, target, proto := parts[0], parts[1], parts[2]
 	if !isToken(method) {
 		return nil, refuse(400, "method %q is not a token", method)
 	}
 	// From here on the method is known, and a refusal returns it too: the
 	// answer to a HEAD has no body, even a 400 or a 505.
-	refused := &Request{Method: method}
 	if err := checkTarget(method, target); err != nil {
-		return refused, err
+		return &Request{Method: method}, err
 	}
 	// RFC 9112 §2.3: HTTP-version = "HTTP/" DIGIT "." DIGIT, case-sensitive.
 	if len(proto) != 8 || !strings.HasPrefix(proto, "HTTP/") ||
 		!isDigit(proto[5]) || proto[6] != '.' || !isDigit(proto[7]) {
-		return refused, refuse(400, "malformed HTTP version %q", proto)
+		return &Request{Method: method}, refuse(400, "malformed HTTP version %q", proto)
 	}
 	// 505 is for a major version we do not speak (RFC 9110 §15.6.6). A later
 	// minor version of HTTP/1 is read as the latest we know (RFC 9110 §2.5).
 	if proto[5] != '1' {
-		return refused, refuse(505, "this server speaks HTTP/1.0 and HTTP/1.1, not %s", proto)
+		return &Request{Method: method}, refuse(505, "this server speaks HTTP/1.0 and HTTP/1.1, not %s", proto)
 	}
 	if proto != "HTTP/1.0" {
 		proto = "HTTP/1.1"
