@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"io"
+	"iter"
 	"net"
 	"net/http"
 	"strings"
@@ -72,5 +73,60 @@ func TestBodyCutShortByTheClientsFIN(t *testing.T) {
 				t.Errorf("got %d %q; want a 400, not the app's answer", resp.StatusCode, body)
 			}
 		})
+	}
+}
+
+// The server reuses, from one request on a connection to the next, the
+// Request it reads into, the room for the response's headers and the
+// boxes of the environ's values (perConn in server.go, "Why it is fast" in
+// the README). Nothing of one request may show in the next.
+func TestAKeptAliveConnectionForgetsTheLastRequest(t *testing.T) {
+	var environs []Environ
+	app := func(environ Environ, startResponse StartResponse) iter.Seq[[]byte] {
+		environs = append(environs, environ) // kept, as an app may
+		headers := []Header{{"X-A", "a"}}
+		if environ["PATH_INFO"] == "/three" {
+			headers = append(headers, Header{"X-B", "b"}, Header{"X-C", "c"})
+		}
+		startResponse("200 OK", headers, nil)
+		return func(yield func([]byte) bool) { yield([]byte("ok")) }
+	}
+	addr := transcript.Start(t, (&Server{App: app, Errors: io.Discard}).Serve)
+	conn := transcript.Dial(t, addr)
+	io.WriteString(conn, "GET /three?q=1 HTTP/1.1\r\nHost: a\r\nX-Only-First: 1\r\n\r\n"+
+		"GET /one HTTP/1.1\r\nHost: b\r\n\r\n"+
+		"HEAD /one HTTP/1.1\r\nHost: b\r\n\r\n"+
+		"GET / HTTP/1.1\n\r\n") // a bare LF: refused before its request line is parsed
+	br := bufio.NewReader(conn)
+	var got []*http.Response
+	for _, method := range []string{"GET", "GET", "HEAD", "GET"} {
+		resp, err := http.ReadResponse(br, &http.Request{Method: method})
+		if err != nil {
+			t.Fatalf("response %d: %v", len(got)+1, err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Header.Set("X-Body", string(body))
+		got = append(got, resp)
+	}
+	if len(environs) != 3 {
+		t.Fatalf("the app ran %d times; want 3", len(environs))
+	}
+	first, second := environs[0], environs[1]
+	for key, want := range map[string]any{"PATH_INFO": "/three", "QUERY_STRING": "q=1", "SERVER_NAME": "a", "HTTP_HOST": "a", "HTTP_X_ONLY_FIRST": "1"} {
+		if first[key] != want {
+			t.Errorf("after two more requests, the first environ's %s is %v; want %v", key, first[key], want)
+		}
+	}
+	for key, want := range map[string]any{"PATH_INFO": "/one", "QUERY_STRING": "", "SERVER_NAME": "b", "HTTP_HOST": "b", "HTTP_X_ONLY_FIRST": nil} {
+		if second[key] != want {
+			t.Errorf("the second environ's %s is %v; want %v", key, second[key], want)
+		}
+	}
+	if h := got[1].Header; h.Get("X-A") != "a" || h.Get("X-B") != "" || h.Get("X-C") != "" {
+		t.Errorf("the second response's headers are %v; want X-A and none of the first's X-B, X-C", h)
+	}
+	if last := got[3]; last.StatusCode != 400 || last.Header.Get("X-Body") == "" {
+		t.Errorf("after a HEAD, a GET refused before its request line was parsed got %d with body %q; want a 400 with its body",
+			last.StatusCode, last.Header.Get("X-Body"))
 	}
 }

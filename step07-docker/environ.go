@@ -15,7 +15,7 @@ import (
 // (CONTENT_TYPE not sent, REMOTE_HOST: no reverse DNS) are left out, as the
 // PEP allows.
 func buildEnviron(req *Request, local, remote net.Addr, input io.Reader, errors io.Writer) (Environ, error) {
-	return buildEnvironAt(req, addressesOf(local, remote), input, errors)
+	return buildEnvironAt(req, environOf(local, remote), input, errors)
 }
 
 // environSize is room for the 17 keys every environ has, the headers of a
@@ -23,9 +23,9 @@ func buildEnviron(req *Request, local, remote net.Addr, input io.Reader, errors 
 // grows (each growth is a new, larger table and a copy of every entry).
 const environSize = 24
 
-// buildEnvironAt is buildEnviron with the connection's addresses already
-// worked out (once per connection, by handle).
-func buildEnvironAt(req *Request, addrs environAddrs, input io.Reader, errors io.Writer) (Environ, error) {
+// buildEnvironAt is buildEnviron with what every request on the
+// connection shares already worked out (once per connection, by handle).
+func buildEnvironAt(req *Request, conn *connEnviron, input io.Reader, errors io.Writer) (Environ, error) {
 	path, query, authority, err := splitTarget(req.Target)
 	if err != nil {
 		return nil, err
@@ -33,12 +33,12 @@ func buildEnvironAt(req *Request, addrs environAddrs, input io.Reader, errors io
 	env := make(Environ, environSize)
 	env["REQUEST_METHOD"] = boxed(req.Method)
 	env["SCRIPT_NAME"] = "" // the app is mounted at the root of the server
-	env["PATH_INFO"] = unquotePath(path)
-	env["QUERY_STRING"] = latin1(query) // raw: only the app knows how to decode it
-	env["SERVER_NAME"] = serverName(authority, req.Fields, addrs.localHost)
-	env["SERVER_PORT"] = addrs.serverPort
+	env["PATH_INFO"] = conn.path.box(unquotePath(path))
+	env["QUERY_STRING"] = conn.query.box(latin1(query)) // raw: only the app knows how to decode it
+	env["SERVER_NAME"] = conn.serverName.box(serverName(authority, req.Fields, conn.localHost))
+	env["SERVER_PORT"] = conn.serverPort
 	env["SERVER_PROTOCOL"] = boxed(req.Proto)
-	env["REMOTE_ADDR"] = addrs.remoteAddr
+	env["REMOTE_ADDR"] = conn.remoteAddr
 	env["GATEWAY_INTERFACE"] = "CGI/1.1"
 	env["SERVER_SOFTWARE"] = serverSoftware // also the Server header
 
@@ -62,7 +62,7 @@ func buildEnvironAt(req *Request, addrs environAddrs, input io.Reader, errors io
 		env["CONTENT_LENGTH"] = strings.TrimRight(length, " \t")
 	}
 
-	for _, f := range req.Fields {
+	for i, f := range req.Fields {
 		// X_Forwarded_For and X-Forwarded-For would both become
 		// HTTP_X_FORWARDED_FOR; a proxy that strips the dash form lets the
 		// underscore form through, so a client could forge it. Drop it.
@@ -88,7 +88,11 @@ func buildEnvironAt(req *Request, addrs environAddrs, input io.Reader, errors io
 			}
 			value = earlier.(string) + sep + value
 		}
-		env[key] = value
+		if i < len(conn.fields) {
+			env[key] = conn.fields[i].box(value)
+		} else {
+			env[key] = value
+		}
 	}
 	return env, nil
 }
@@ -131,20 +135,42 @@ func init() {
 	}
 }
 
-// environAddrs are a connection's addresses as environ values. They are
-// the same for every request on the connection, so handle works them out
-// once. Putting a string into an `any` copies its header to the heap (one
-// allocation); these are put into an `any` once, and every request's
-// environ gets a copy of that `any`, which allocates nothing.
-type environAddrs struct {
-	localHost              string // SERVER_NAME when the request names no host
-	serverPort, remoteAddr any    // strings, already in an any
+// connEnviron is what the environs of one connection's requests have in
+// common; handle makes one per connection. Putting a string into an `any`
+// copies its header to the heap (one allocation). The addresses are the
+// same for every request: they are put into an `any` once, and every
+// request's environ gets a copy of that `any`, which allocates nothing.
+// A keep-alive client also sends the same Host, often the same path, and
+// the same headers in the same order, request after request: the last
+// request's values are kept, boxed, and a value that repeats gets the
+// same box again.
+type connEnviron struct {
+	localHost               string        // SERVER_NAME when the request names no host
+	serverPort, remoteAddr  any           // strings, already in an any
+	path, query, serverName lastBoxed     // the last request's values
+	fields                  [16]lastBoxed // its header values, by their place in the head
 }
 
-func addressesOf(local, remote net.Addr) environAddrs {
+func environOf(local, remote net.Addr) *connEnviron {
 	localHost, localPort := splitAddr(local)
 	remoteHost, _ := splitAddr(remote)
-	return environAddrs{localHost: localHost, serverPort: localPort, remoteAddr: remoteHost}
+	return &connEnviron{localHost: localHost, serverPort: localPort, remoteAddr: remoteHost}
+}
+
+// lastBoxed is the last string one environ variable had on a connection,
+// already in an `any`. Two environs may share the box: a string never
+// changes, so neither app can tell.
+type lastBoxed struct {
+	s   string
+	any any // s in an any; nil before the first request
+}
+
+// box is s in an `any`: the last one if s is the same string, else a new one.
+func (l *lastBoxed) box(s string) any {
+	if l.any == nil || s != l.s {
+		l.s, l.any = s, s
+	}
+	return l.any
 }
 
 // boxed is s in an `any`: for the methods and versions nearly every

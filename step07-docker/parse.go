@@ -77,31 +77,39 @@ func reasonPhrase(code int) string {
 	return "Unknown"
 }
 
-// readRequest reads one request head: the request line, the field lines and
-// the empty line after them. It leaves br at the first byte of the body.
-// The error is a *statusError for a request to refuse, io.EOF when the
+// readRequest reads one request head into req: the request line, the field
+// lines and the empty line after them. It leaves br at the first byte of the
+// body. The error is a *statusError for a request to refuse, io.EOF when the
 // client closed without starting a request, or the reader's own error
 // (a timeout, a reset connection). With an error after the method, what
-// was read is still returned: the answer to a HEAD has no body.
-func readRequest(br *bufio.Reader) (*Request, error) {
+// was read is still in req: the answer to a HEAD has no body.
+//
+// The server reads every request of a connection into the same req, so
+// the slice behind req.Fields is made once per connection, not once per
+// request. Nothing of the last request may show through: req starts empty,
+// and the old fields are cleared so their strings can be collected.
+func readRequest(br *bufio.Reader, req *Request) error {
+	clear(req.Fields)
+	*req = Request{Fields: req.Fields[:0]}
 	var line string
 	for empty := 0; ; empty++ {
 		var err error
 		line, err = readLine(br, maxRequestLine, errLineTooLong)
 		if err != nil {
-			return nil, err // io.EOF here means nothing but empty lines came: just close
+			return err // io.EOF here means nothing but empty lines came: just close
 		}
 		if line != "" {
 			break
 		}
 		// RFC 9112 §2.2: tolerate stray CRLFs, e.g. left over after a previous body.
 		if empty == maxEmptyLines {
-			return nil, refuse(400, "more than %d empty lines before the request line", maxEmptyLines)
+			return refuse(400, "more than %d empty lines before the request line", maxEmptyLines)
 		}
 	}
-	req, err := parseRequestLine(line)
+	var err error
+	req.Method, req.Target, req.Proto, err = parseRequestLine(line)
 	if err != nil {
-		return req, err
+		return err
 	}
 
 	used := 0 // bytes of field lines so far, CRLFs included
@@ -111,24 +119,24 @@ func readRequest(br *bufio.Reader) (*Request, error) {
 		// counts the CRLF of a field line.
 		line, err := readLine(br, maxHeaderBytes-used, errHeaderTooBig)
 		if err == io.EOF {
-			return req, errHeadEndedEarly
+			return errHeadEndedEarly
 		}
 		if err != nil {
-			return req, err
+			return err
 		}
 		if line == "" {
 			break // the empty line: the head is complete
 		}
 		used += len(line) + 2
 		if used > maxHeaderBytes {
-			return req, errHeaderTooBig
+			return errHeaderTooBig
 		}
 		if len(req.Fields) == maxHeaderFields {
-			return req, refuse(431, "more than %d header fields", maxHeaderFields)
+			return refuse(431, "more than %d header fields", maxHeaderFields)
 		}
 		f, err := parseField(line)
 		if err != nil {
-			return req, err
+			return err
 		}
 		req.Fields = append(req.Fields, f)
 	}
@@ -141,17 +149,17 @@ func readRequest(br *bufio.Reader) (*Request, error) {
 		if strings.EqualFold(f.Name, "Host") {
 			hosts++
 			if !isHost(f.Value) {
-				return req, refuse(400, "Host header is not host[:port]")
+				return refuse(400, "Host header is not host[:port]")
 			}
 		}
 	}
 	if hosts > 1 {
-		return req, refuse(400, "more than one Host header")
+		return refuse(400, "more than one Host header")
 	}
 	if hosts == 0 && req.Proto == "HTTP/1.1" {
-		return req, refuse(400, "missing Host header")
+		return refuse(400, "missing Host header")
 	}
-	return req, nil
+	return nil
 }
 
 // readLine reads one line ending in CRLF and returns it without the CRLF.
@@ -199,35 +207,35 @@ func readLine(br *bufio.Reader, limit int, tooLong error) (string, error) {
 }
 
 // parseRequestLine splits "METHOD SP TARGET SP VERSION" (RFC 9112 §3).
-func parseRequestLine(line string) (*Request, error) {
-	parts := strings.Split(line, " ")
-	if len(parts) != 3 || parts[0] == "" || parts[1] == "" || parts[2] == "" {
-		return nil, refuse(400, "request line must be METHOD SP TARGET SP VERSION")
+// (strings.Cut twice, not strings.Split: Split makes a slice for the parts.)
+// With a refusal after the method, the method is returned too: the answer
+// to a HEAD has no body, even a 400 or a 505.
+func parseRequestLine(line string) (method, target, proto string, err error) {
+	method, rest, _ := strings.Cut(line, " ")
+	target, proto, _ = strings.Cut(rest, " ")
+	if method == "" || target == "" || proto == "" || strings.Contains(proto, " ") {
+		return "", "", "", refuse(400, "request line must be METHOD SP TARGET SP VERSION")
 	}
-	method, target, proto := parts[0], parts[1], parts[2]
 	if !isToken(method) {
-		return nil, refuse(400, "method %q is not a token", method)
+		return "", "", "", refuse(400, "method %q is not a token", method)
 	}
-	// From here on the method is known, and a refusal returns it too: the
-	// answer to a HEAD has no body, even a 400 or a 505.
-	refused := &Request{Method: method}
 	if err := checkTarget(method, target); err != nil {
-		return refused, err
+		return method, "", "", err
 	}
 	// RFC 9112 §2.3: HTTP-version = "HTTP/" DIGIT "." DIGIT, case-sensitive.
 	if len(proto) != 8 || !strings.HasPrefix(proto, "HTTP/") ||
 		!isDigit(proto[5]) || proto[6] != '.' || !isDigit(proto[7]) {
-		return refused, refuse(400, "malformed HTTP version %q", proto)
+		return method, "", "", refuse(400, "malformed HTTP version %q", proto)
 	}
 	// 505 is for a major version we do not speak (RFC 9110 §15.6.6). A later
 	// minor version of HTTP/1 is read as the latest we know (RFC 9110 §2.5).
 	if proto[5] != '1' {
-		return refused, refuse(505, "this server speaks HTTP/1.0 and HTTP/1.1, not %s", proto)
+		return method, "", "", refuse(505, "this server speaks HTTP/1.0 and HTTP/1.1, not %s", proto)
 	}
 	if proto != "HTTP/1.0" {
 		proto = "HTTP/1.1"
 	}
-	return &Request{Method: method, Target: target, Proto: proto}, nil
+	return method, target, proto, nil
 }
 
 // checkTarget accepts the four request-target forms of RFC 9112 §3.2.

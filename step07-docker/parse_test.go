@@ -32,7 +32,8 @@ func numberedFields(n int) string {
 }
 
 func parse(head string) (*Request, error) {
-	return readRequest(bufio.NewReader(strings.NewReader(head)))
+	req := new(Request)
+	return req, readRequest(bufio.NewReader(strings.NewReader(head)), req)
 }
 
 func TestReadRequestAccepts(t *testing.T) {
@@ -224,15 +225,15 @@ func TestReadRequestClosedBeforeRequest(t *testing.T) {
 func TestReadRequestPassesOnReadErrors(t *testing.T) {
 	errGone := errors.New("connection reset")
 	r := io.MultiReader(strings.NewReader("GET / HTTP/1.1\r\nHo"), iotest.ErrReader(errGone))
-	req, err := readRequest(bufio.NewReader(r))
-	if err != errGone {
+	req := new(Request)
+	if err := readRequest(bufio.NewReader(r), req); err != errGone {
 		t.Errorf("readRequest = %+v, %v; want the reader's own error %v", req, err, errGone)
 	}
 }
 
 func TestReadRequestLeavesTheBodyUnread(t *testing.T) {
 	br := bufio.NewReader(strings.NewReader("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello"))
-	if _, err := readRequest(br); err != nil {
+	if err := readRequest(br, new(Request)); err != nil {
 		t.Fatalf("readRequest: %v", err)
 	}
 	rest, _ := io.ReadAll(br)
@@ -252,8 +253,8 @@ func TestReadRequestOneByteAtATime(t *testing.T) {
 	for _, size := range []int{16, 4096} {
 		t.Run(fmt.Sprintf("buffer of %d bytes", size), func(t *testing.T) {
 			r := iotest.OneByteReader(strings.NewReader(head))
-			got, err := readRequest(bufio.NewReaderSize(r, size))
-			if err != nil {
+			got := new(Request)
+			if err := readRequest(bufio.NewReaderSize(r, size), got); err != nil {
 				t.Fatalf("readRequest: %v", err)
 			}
 			if diff := cmp.Diff(want, got); diff != "" {
@@ -297,7 +298,7 @@ func TestReadRequestEndlessLine(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := &endlessReader{prefix: tt.prefix}
-			_, err := readRequest(bufio.NewReader(r))
+			err := readRequest(bufio.NewReader(r), new(Request))
 			var se *statusError
 			if !errors.As(err, &se) || se.Code != tt.code {
 				t.Fatalf("readRequest error = %v; want code %d", err, tt.code)

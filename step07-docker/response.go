@@ -138,7 +138,9 @@ func (r *response) startResponse(status string, headers []Header, excInfo error)
 	// Store first, check second (PEP 3333): once a check has failed, the
 	// phase stays refused and the app can only call again with excInfo.
 	r.phase = refused
-	r.status, r.headers, r.length = status, slices.Clone(headers), -1
+	// A copy (the app's slice is the app's), into the room the connection
+	// keeps for it (respond, server.go).
+	r.status, r.headers, r.length = status, append(r.headers[:0], headers...), -1
 	mustBeValidStatus(status)
 	for _, h := range headers {
 		mustBeValidHeader(h)

@@ -85,9 +85,8 @@ func (s *Server) handle(conn net.Conn) {
 	// leaves in one write.
 	br := bufio.NewReader(conn)
 	bw := bufio.NewWriter(timedWriter{conn, cmp.Or(s.WriteTimeout, 30*time.Second)})
-	// The addresses are the same for every request: work out their environ
-	// values once (environAddrs in environ.go).
-	addrs := addressesOf(conn.LocalAddr(), conn.RemoteAddr())
+	// What every request on the connection can share (perConn).
+	c := &perConn{environ: environOf(conn.LocalAddr(), conn.RemoteAddr())}
 	closing := s.ShuttingDown // a method value is a new func each time it is taken: take it once
 	for first := true; ; first = false {
 		// step07: a connection that waits for a request may be closed by
@@ -115,7 +114,8 @@ func (s *Server) handle(conn net.Conn) {
 		if peekErr == nil {
 			conn.SetReadDeadline(time.Now().Add(cmp.Or(s.HeaderTimeout, 10*time.Second)))
 		}
-		req, err := readRequest(br)
+		req := &c.req
+		err := readRequest(br, req)
 		// step07: the head is in; the body gets a deadline of its own. It
 		// is one deadline for the whole body, not one per read: a client
 		// that sends a byte every few seconds (a slowloris body) is cut off
@@ -132,12 +132,12 @@ func (s *Server) handle(conn net.Conn) {
 			// been cut off before its Accept line, or be refused for a
 			// field line. There is nothing to negotiate, so the answer is
 			// plain text. A HEAD refused once its method was read gets no body.
-			writeError(bw, err, req != nil && req.Method == "HEAD", false)
+			writeError(bw, err, req.Method == "HEAD", false)
 		} else if refusal := refusedOnReserve(conn, req); refusal != nil { // step07: the probe's reserve takes GET /healthz only (limit.go)
 			bw.Write(refusal)
 			bw.Flush()
 		} else {
-			keepAlive = s.respond(req, br, addrs, closing, bw)
+			keepAlive = s.respond(c, br, closing, bw)
 		}
 		if !keepAlive {
 			lingeringClose(conn)
@@ -146,9 +146,26 @@ func (s *Server) handle(conn net.Conn) {
 	}
 }
 
-// respond turns one parsed request into the environ, runs the app and
-// sends its response. It reports whether the connection may carry another.
-func (s *Server) respond(req *Request, br *bufio.Reader, addrs environAddrs, closing func() bool, bw *bufio.Writer) bool {
+// perConn is what the server keeps for a connection's whole life and
+// uses again for each request on it, so that a kept-alive request does not
+// make it anew. The app never sees any of it: it gets a fresh environ,
+// wsgi.input and start_response every time. And each request is done with
+// it before the next one is read.
+type perConn struct {
+	req     Request      // the request being served (readRequest)
+	headers []Header     // room for the response's copy of the app's headers (startResponse)
+	environ *connEnviron // what the environs of its requests share (environ.go)
+}
+
+// maxKeptHeaders is the most headers whose room a connection keeps from one
+// response to the next: an app that once sends a thousand headers does
+// not make its connection hold the room for them until it closes.
+const maxKeptHeaders = 32
+
+// respond turns the parsed request c.req into the environ, runs the app
+// and sends its response. It reports whether the connection may carry another.
+func (s *Server) respond(c *perConn, br *bufio.Reader, closing func() bool, bw *bufio.Writer) bool {
+	req := &c.req
 	isHead := req.Method == "HEAD"
 	// An interim "100 Continue" goes out through bw, which flushes it.
 	input, err := newBody(req, br, bw)
@@ -162,17 +179,22 @@ func (s *Server) respond(req *Request, br *bufio.Reader, addrs environAddrs, clo
 	}
 	defer release()
 	errs := cmp.Or[io.Writer](s.Errors, os.Stderr)
-	environ, err := buildEnvironAt(req, addrs, input, errs)
+	environ, err := buildEnvironAt(req, c.environ, input, errs)
 	if err != nil {
 		writeError(bw, err, isHead, acceptsJSON(req))
 		return false
 	}
 	resp := newResponse(bw, req, input, errs, time.Now)
 	resp.closing = closing // step07: say Connection: close once Shutdown has begun
+	resp.headers = c.headers[:0]
 	// PEP 3333 lets a server add keys of its own, with a dotted name. This
 	// one tells the access log which status the client gets (response.go).
 	environ["server.response_status"] = resp.clientStatus
 	keepAlive := resp.serve(s.App, environ)
+	if cap(resp.headers) <= maxKeptHeaders {
+		clear(resp.headers) // the app's strings can go
+		c.headers = resp.headers[:0]
+	}
 	// The next request starts right after this body: skip what the app left.
 	return keepAlive && input.drain() == nil
 }
