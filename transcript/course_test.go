@@ -435,3 +435,27 @@ func captureRequests(t *testing.T, command, addr string, tr *Transcript) [][]byt
 	ln.Close()
 	return <-got
 }
+
+// TestEmbeddedCourseAppsAreTheCourses: step 08 embeds its own copy of
+// pyapps/course_apps.py (a step is a module of its own and can embed only
+// its own files) to serve by default; the copy must not drift from the
+// one the course checker and its tests hold the Go demos to.
+func TestEmbeddedCourseAppsAreTheCourses(t *testing.T) {
+	want, err := os.ReadFile("../pyapps/course_apps.py")
+	if err != nil {
+		t.Fatal(err)
+	}
+	copies, _ := filepath.Glob("../step*/course_apps.py")
+	if len(copies) == 0 {
+		t.Fatal("no step embeds course_apps.py; step 08 should")
+	}
+	for _, path := range copies {
+		got, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(got) != string(want) {
+			t.Errorf("%s differs from pyapps/course_apps.py: copy it again (cp pyapps/course_apps.py %s)", path, path)
+		}
+	}
+}
