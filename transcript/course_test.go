@@ -455,7 +455,8 @@ func TestEmbeddedCourseAppsAreTheCourses(t *testing.T) {
 			t.Fatal(err)
 		}
 		if string(got) != string(want) {
-			t.Errorf("%s differs from pyapps/course_apps.py: copy it again (cp pyapps/course_apps.py %s)", path, path)
+			step := strings.TrimPrefix(path, "../")
+			t.Errorf("%s differs from pyapps/course_apps.py: copy it again, from the repository root: cp pyapps/course_apps.py %s", step, step)
 		}
 	}
 }
