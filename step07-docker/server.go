@@ -157,6 +157,15 @@ type perConn struct {
 	environ *connEnviron // what the environs of its requests share (environ.go)
 }
 
+// perRequest is what each request gets anew: its wsgi.input and its
+// response. Neither can be kept for the next request, as the app may hold
+// on to them (wsgi.input, or write, which is the response's); but both
+// live exactly as long as the request, so one allocation holds the two.
+type perRequest struct {
+	input body
+	resp  response
+}
+
 // maxKeptHeaders is the most headers whose room a connection keeps from one
 // response to the next: an app that once sends a thousand headers does
 // not make its connection hold the room for them until it closes.
@@ -167,9 +176,11 @@ const maxKeptHeaders = 32
 func (s *Server) respond(c *perConn, br *bufio.Reader, closing func() bool, bw *bufio.Writer) bool {
 	req := &c.req
 	isHead := req.Method == "HEAD"
+	// One allocation for what the request makes anew (perRequest).
+	pr := new(perRequest)
+	input := &pr.input
 	// An interim "100 Continue" goes out through bw, which flushes it.
-	input, err := newBody(req, br, bw)
-	if err != nil {
+	if err := input.frame(req, br, bw); err != nil {
 		writeError(bw, err, isHead, acceptsJSON(req)) // framing we refuse: the app never runs
 		return false
 	}
@@ -184,7 +195,8 @@ func (s *Server) respond(c *perConn, br *bufio.Reader, closing func() bool, bw *
 		writeError(bw, err, isHead, acceptsJSON(req))
 		return false
 	}
-	resp := newResponse(bw, req, input, errs, time.Now)
+	resp := &pr.resp
+	resp.prepare(bw, req, input, errs, time.Now)
 	resp.closing = closing // step07: say Connection: close once Shutdown has begun
 	resp.headers = c.headers[:0]
 	// PEP 3333 lets a server add keys of its own, with a dotted name. This

@@ -80,7 +80,15 @@ type response struct {
 // newResponse prepares the response to req, written to w. input is the
 // request's body; problems go to errors (its wsgi.errors); now stamps Date.
 func newResponse(w *bufio.Writer, req *Request, input *body, errors io.Writer, now func() time.Time) *response {
-	return &response{
+	r := new(response)
+	r.prepare(w, req, input, errors, now)
+	return r
+}
+
+// prepare is newResponse in a response that is already there: the
+// server's lives in the request's perRequest (server.go).
+func (r *response) prepare(w *bufio.Writer, req *Request, input *body, errors io.Writer, now func() time.Time) {
+	*r = response{
 		w: w, req: req, input: input, errors: errors, now: now, proto: req.Proto,
 		isHead: req.Method == "HEAD",
 		length: -1,
