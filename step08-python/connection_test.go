@@ -130,3 +130,23 @@ func TestAKeptAliveConnectionForgetsTheLastRequest(t *testing.T) {
 			last.StatusCode, last.Header.Get("X-Body"))
 	}
 }
+
+// TestTheDateCacheFollowsTheClock: a connection keeps the last Date value
+// (dateCache), and every response must still get its own second's, never
+// the last one's: across a second's end, a minute's, a clock set back, and
+// a time in another zone.
+func TestTheDateCacheFollowsTheClock(t *testing.T) {
+	start := time.Date(2026, 12, 6, 23, 59, 58, 600_000_000, time.UTC)
+	offsets := []time.Duration{0, 300 * time.Millisecond, 399 * time.Millisecond, 400 * time.Millisecond,
+		time.Second, 1400 * time.Millisecond, 90 * time.Second, -time.Hour, -time.Hour + time.Nanosecond}
+	var dates dateCache
+	for _, offset := range offsets {
+		now := start.Add(offset)
+		for _, at := range []time.Time{now, now.In(time.FixedZone("UTC+5", 5*3600))} {
+			got := string(dates.appendDate([]byte("Date: "), at))
+			if want := "Date: " + at.UTC().Format(imfFixdate); got != want {
+				t.Errorf("at %v: got %q, want %q", at, got, want)
+			}
+		}
+	}
+}

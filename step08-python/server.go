@@ -155,6 +155,7 @@ type perConn struct {
 	req     Request      // the request being served (readRequest)
 	headers []Header     // room for the response's copy of the app's headers (startResponse)
 	environ *connEnviron // what the environs of its requests share (environ.go)
+	dates   dateCache    // the Date value of this second (response.go)
 }
 
 // perRequest is what each request gets anew: its wsgi.input and its
@@ -199,6 +200,7 @@ func (s *Server) respond(c *perConn, br *bufio.Reader, closing func() bool, bw *
 	resp.prepare(bw, req, input, errs, time.Now)
 	resp.closing = closing // step07: say Connection: close once Shutdown has begun
 	resp.headers = c.headers[:0]
+	resp.dates = &c.dates
 	// PEP 3333 lets a server add keys of its own, with a dotted name. This
 	// one tells the access log which status the client gets (response.go).
 	environ["server.response_status"] = resp.clientStatus
