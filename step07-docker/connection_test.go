@@ -150,3 +150,35 @@ func TestTheDateCacheFollowsTheClock(t *testing.T) {
 		}
 	}
 }
+
+// TestDeadlinesAreSkippedOnlyWhenNothingIsLeftToRead: handle sets no head
+// deadline for a head already in its buffer (headBuffered) and no body
+// deadline for a request without a body (announcesBody). Each row is a
+// second request, after a first one that skipped both, whose head or body
+// stalls: it must still get its 408 from the short timeout, where a wrong
+// skip would leave it to the idle timeout (an hour).
+func TestDeadlinesAreSkippedOnlyWhenNothingIsLeftToRead(t *testing.T) {
+	const short, pause = 200 * time.Millisecond, 400 * time.Millisecond
+	headTimed := transcript.Start(t, (&Server{App: demo, Errors: io.Discard, HeaderTimeout: short, BodyTimeout: time.Hour, IdleTimeout: time.Hour}).Serve)
+	bodyTimed := transcript.Start(t, (&Server{App: demo, Errors: io.Discard, HeaderTimeout: time.Hour, BodyTimeout: short, IdleTimeout: time.Hour}).Serve)
+	const get = "GET / HTTP/1.1\r\nHost: x\r\n\r\n"
+	tests := []struct {
+		name, addr, send string
+	}{
+		{"a head after empty lines, stalled", headTimed, get + "\r\n\r\nGET / HT"},
+		{"a head with no empty line yet, stalled", headTimed, get + "GET / HTTP/1.1\r\nHost: x\r\n"},
+		{"a Content-Length body, stalled", bodyTimed, get + "POST /environ HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhel"},
+		{"a chunked body, stalled", bodyTimed, get + "POST /environ HTTP/1.1\r\nHost: x\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhel"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			conn := transcript.Dial(t, tt.addr)
+			conn.SetReadDeadline(time.Now().Add(10 * pause)) // a wrong skip fails here, not after an hour
+			io.WriteString(conn, tt.send)
+			all, err := io.ReadAll(conn)
+			if got := strings.Count(string(all), "HTTP/1.1 "); got != 2 || !strings.Contains(string(all), "HTTP/1.1 408 ") {
+				t.Errorf("got %d responses (%v), want a 200 then a 408; all:\n%s", got, err, all)
+			}
+		})
+	}
+}

@@ -2,12 +2,14 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"cmp"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"os"
+	"slices"
 	"strings"
 	"time"
 )
@@ -111,7 +113,9 @@ func (s *Server) handle(conn net.Conn) {
 		}
 		// step07: the head's time runs from its first byte. A new
 		// connection that sent none has used its time up: no fresh start.
-		if peekErr == nil {
+		// A head already in br is read without waiting for the client,
+		// so it needs no deadline (headBuffered).
+		if peekErr == nil && !headBuffered(br) {
 			conn.SetReadDeadline(time.Now().Add(cmp.Or(s.HeaderTimeout, 10*time.Second)))
 		}
 		req := &c.req
@@ -121,8 +125,12 @@ func (s *Server) handle(conn net.Conn) {
 		// that sends a byte every few seconds (a slowloris body) is cut off
 		// all the same. The price: a whole upload must fit in it (the
 		// default 30s and 1 MiB body limit ask for 35 KB/s), so a server
-		// that takes large uploads from slow clients raises it.
-		conn.SetReadDeadline(time.Now().Add(cmp.Or(s.BodyTimeout, 30*time.Second)))
+		// that takes large uploads from slow clients raises it. A request
+		// without a body reads nothing more before the next request's
+		// deadline is set: it needs none (announcesBody).
+		if err == nil && announcesBody(req) {
+			conn.SetReadDeadline(time.Now().Add(cmp.Or(s.BodyTimeout, 30*time.Second)))
+		}
 		if errors.Is(err, io.EOF) {
 			return // connected (or kept alive) and left without a request
 		}
@@ -144,6 +152,27 @@ func (s *Server) handle(conn net.Conn) {
 			return
 		}
 	}
+}
+
+// headBuffered reports whether br already holds a whole head: it starts
+// with a request line and holds an empty line ("\r\n\r\n" ends the line
+// before it and is the empty line). readRequest stops at the first empty
+// line, or earlier if it refuses the head, so it reads nothing from the
+// client. Setting a deadline reads the clock and moves a timer; a
+// kept-alive client's head usually arrives in one piece, so most requests
+// skip it.
+func headBuffered(br *bufio.Reader) bool {
+	buf, _ := br.Peek(br.Buffered())
+	return len(buf) > 0 && buf[0] != '\r' && buf[0] != '\n' && bytes.Contains(buf, []byte("\r\n\r\n"))
+}
+
+// announcesBody reports whether the head says a body follows: only
+// Content-Length or Transfer-Encoding does (RFC 9112 §6.3). Without one,
+// no byte of the request is left to read.
+func announcesBody(req *Request) bool {
+	return slices.ContainsFunc(req.Fields, func(f Field) bool {
+		return strings.EqualFold(f.Name, "Content-Length") || strings.EqualFold(f.Name, "Transfer-Encoding")
+	})
 }
 
 // perConn is what the server keeps for a connection's whole life and
