@@ -119,7 +119,7 @@ func (s *Server) handle(conn net.Conn) {
 			conn.SetReadDeadline(time.Now().Add(cmp.Or(s.HeaderTimeout, 10*time.Second)))
 		}
 		req := &c.req
-		err := readRequest(br, req)
+		err := readRequest(br, req, &c.lines)
 		// step07: the head is in; the body gets a deadline of its own. It
 		// is one deadline for the whole body, not one per read: a client
 		// that sends a byte every few seconds (a slowloris body) is cut off
@@ -182,6 +182,7 @@ func announcesBody(req *Request) bool {
 // it before the next one is read.
 type perConn struct {
 	req     Request      // the request being served (readRequest)
+	lines   keptLines    // the last head's first lines (parse.go)
 	headers []Header     // room for the response's copy of the app's headers (startResponse)
 	environ *connEnviron // what the environs of its requests share (environ.go)
 	dates   dateCache    // the Date value of this second (response.go)
