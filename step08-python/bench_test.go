@@ -29,7 +29,7 @@ const curlGET = "GET / HTTP/1.1\r\nHost: 127.0.0.1:8081\r\nUser-Agent: curl/8.5.
 func parseOp(tb testing.TB) func() {
 	r := strings.NewReader(curlGET)
 	br := bufio.NewReader(r)
-	var req Request // one per connection, as the server has
+	var req Request     // one per connection, as the server has
 	var lines keptLines // the same
 	return func() {
 		r.Reset(curlGET)
