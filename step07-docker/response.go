@@ -75,12 +75,39 @@ type response struct {
 	err        error    // the first write error: the client is gone
 
 	closing func() bool // step07: the server is shutting down (shutdown.go); nil: never
+	dates   *dateCache  // the Date value, made once a second
+}
+
+// dateCache holds the Date header's value for one second. Date counts whole
+// seconds, so every response in the same second gets the same 29 bytes:
+// they are formatted once, when the second changes, and copied after
+// that. Each connection has its own (perConn), so it needs no lock.
+type dateCache struct {
+	second int64  // the Unix time text was made for
+	text   []byte // that second, as imfFixdate
+}
+
+// appendDate appends now's Date value to dst.
+func (d *dateCache) appendDate(dst []byte, now time.Time) []byte {
+	if d.text == nil || now.Unix() != d.second {
+		d.second, d.text = now.Unix(), now.UTC().AppendFormat(d.text[:0], imfFixdate)
+	}
+	return append(dst, d.text...)
 }
 
 // newResponse prepares the response to req, written to w. input is the
 // request's body; problems go to errors (its wsgi.errors); now stamps Date.
 func newResponse(w *bufio.Writer, req *Request, input *body, errors io.Writer, now func() time.Time) *response {
-	return &response{
+	r := new(response)
+	r.prepare(w, req, input, errors, now)
+	r.dates = new(dateCache)
+	return r
+}
+
+// prepare is newResponse in a response that is already there: the
+// server's lives in the request's perRequest (server.go).
+func (r *response) prepare(w *bufio.Writer, req *Request, input *body, errors io.Writer, now func() time.Time) {
+	*r = response{
 		w: w, req: req, input: input, errors: errors, now: now, proto: req.Proto,
 		isHead: req.Method == "HEAD",
 		length: -1,
@@ -346,7 +373,7 @@ func (r *response) sendHeaders(knownLength int64) {
 	// PEP 3333: the server adds Date and Server unless the app set them.
 	if !r.hasHeader("Date") {
 		w.WriteString("Date: ")
-		w.Write(r.now().UTC().AppendFormat(w.AvailableBuffer(), imfFixdate))
+		w.Write(r.dates.appendDate(w.AvailableBuffer(), r.now()))
 		w.WriteString("\r\n")
 	}
 	if !r.hasHeader("Server") {

@@ -29,11 +29,12 @@ const curlGET = "GET / HTTP/1.1\r\nHost: 127.0.0.1:8081\r\nUser-Agent: curl/8.5.
 func parseOp(tb testing.TB) func() {
 	r := strings.NewReader(curlGET)
 	br := bufio.NewReader(r)
-	var req Request // one per connection, as the server has
+	var req Request     // one per connection, as the server has
+	var lines keptLines // the same
 	return func() {
 		r.Reset(curlGET)
 		br.Reset(r)
-		if err := readRequest(br, &req); err != nil {
+		if err := readRequest(br, &req, &lines); err != nil {
 			tb.Fatal(err)
 		}
 	}
@@ -44,7 +45,7 @@ func parseOp(tb testing.TB) func() {
 // share (environOf) is made once, as handle makes it.
 func environOp(tb testing.TB) func() {
 	req := new(Request)
-	if err := readRequest(bufio.NewReader(strings.NewReader(curlGET)), req); err != nil {
+	if err := readRequest(bufio.NewReader(strings.NewReader(curlGET)), req, nil); err != nil {
 		tb.Fatal(err)
 	}
 	local := &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 8081}

@@ -50,6 +50,16 @@ func bodyTooLarge() *statusError {
 // answered with a clean error response. Errors are *statusError. interim
 // receives "100 Continue" (see Read); a nil interim never sends it.
 func newBody(req *Request, br *bufio.Reader, interim io.Writer) (*body, error) {
+	b := new(body)
+	if err := b.frame(req, br, interim); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// frame is newBody in a body that is already there: the server's lives in
+// the request's perRequest (server.go), made with its response in one allocation.
+func (b *body) frame(req *Request, br *bufio.Reader, interim io.Writer) error {
 	var lengths, codings []string
 	var sawLength, sawCoding, expectContinue bool
 	for _, f := range req.Fields {
@@ -66,21 +76,21 @@ func newBody(req *Request, br *bufio.Reader, interim io.Writer) (*body, error) {
 			expectContinue = expectContinue || strings.EqualFold(f.Value, "100-continue")
 		}
 	}
-	b := &body{br: br}
+	*b = body{br: br}
 	switch {
 	case sawLength && sawCoding:
 		// Two framings invite request smuggling: a proxy may trust one and
 		// us the other (RFC 9112 §6.1 lets a server reject; we do).
-		return nil, badFraming("both Content-Length and Transfer-Encoding are present")
+		return badFraming("both Content-Length and Transfer-Encoding are present")
 	case sawCoding:
 		if err := checkCodings(req.Proto, codings); err != nil {
-			return nil, err
+			return err
 		}
 		b.chunked = true
 	case sawLength:
 		n, err := parseContentLength(lengths)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		b.remaining = n
 	}
@@ -88,7 +98,7 @@ func newBody(req *Request, br *bufio.Reader, interim io.Writer) (*body, error) {
 	if expectContinue && req.Proto == "HTTP/1.1" && (b.chunked || b.remaining > 0) {
 		b.interim = interim
 	}
-	return b, nil
+	return nil
 }
 
 // splitCommaList splits a comma-separated field value into trimmed elements.

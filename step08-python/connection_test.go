@@ -130,3 +130,55 @@ func TestAKeptAliveConnectionForgetsTheLastRequest(t *testing.T) {
 			last.StatusCode, last.Header.Get("X-Body"))
 	}
 }
+
+// TestTheDateCacheFollowsTheClock: a connection keeps the last Date value
+// (dateCache), and every response must still get its own second's, never
+// the last one's: across a second's end, a minute's, a clock set back, and
+// a time in another zone.
+func TestTheDateCacheFollowsTheClock(t *testing.T) {
+	start := time.Date(2026, 12, 6, 23, 59, 58, 600_000_000, time.UTC)
+	offsets := []time.Duration{0, 300 * time.Millisecond, 399 * time.Millisecond, 400 * time.Millisecond,
+		time.Second, 1400 * time.Millisecond, 90 * time.Second, -time.Hour, -time.Hour + time.Nanosecond}
+	var dates dateCache
+	for _, offset := range offsets {
+		now := start.Add(offset)
+		for _, at := range []time.Time{now, now.In(time.FixedZone("UTC+5", 5*3600))} {
+			got := string(dates.appendDate([]byte("Date: "), at))
+			if want := "Date: " + at.UTC().Format(imfFixdate); got != want {
+				t.Errorf("at %v: got %q, want %q", at, got, want)
+			}
+		}
+	}
+}
+
+// TestDeadlinesAreSkippedOnlyWhenNothingIsLeftToRead: handle sets no head
+// deadline for a head already in its buffer (headBuffered) and no body
+// deadline for a request without a body (announcesBody). Each row is a
+// second request, after a first one that skipped both, whose head or body
+// stalls: it must still get its 408 from the short timeout, where a wrong
+// skip would leave it to the idle timeout (an hour).
+func TestDeadlinesAreSkippedOnlyWhenNothingIsLeftToRead(t *testing.T) {
+	const short, pause = 200 * time.Millisecond, 400 * time.Millisecond
+	headTimed := transcript.Start(t, (&Server{App: demo, Errors: io.Discard, HeaderTimeout: short, BodyTimeout: time.Hour, IdleTimeout: time.Hour}).Serve)
+	bodyTimed := transcript.Start(t, (&Server{App: demo, Errors: io.Discard, HeaderTimeout: time.Hour, BodyTimeout: short, IdleTimeout: time.Hour}).Serve)
+	const get = "GET / HTTP/1.1\r\nHost: x\r\n\r\n"
+	tests := []struct {
+		name, addr, send string
+	}{
+		{"a head after empty lines, stalled", headTimed, get + "\r\n\r\nGET / HT"},
+		{"a head with no empty line yet, stalled", headTimed, get + "GET / HTTP/1.1\r\nHost: x\r\n"},
+		{"a Content-Length body, stalled", bodyTimed, get + "POST /environ HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhel"},
+		{"a chunked body, stalled", bodyTimed, get + "POST /environ HTTP/1.1\r\nHost: x\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhel"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			conn := transcript.Dial(t, tt.addr)
+			conn.SetReadDeadline(time.Now().Add(10 * pause)) // a wrong skip fails here, not after an hour
+			io.WriteString(conn, tt.send)
+			all, err := io.ReadAll(conn)
+			if got := strings.Count(string(all), "HTTP/1.1 "); got != 2 || !strings.Contains(string(all), "HTTP/1.1 408 ") {
+				t.Errorf("got %d responses (%v), want a 200 then a 408; all:\n%s", got, err, all)
+			}
+		})
+	}
+}

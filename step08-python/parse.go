@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"io"
 	"net/netip"
@@ -87,18 +88,19 @@ func reasonPhrase(code int) string {
 // The server reads every request of a connection into the same req, so
 // the slice behind req.Fields is made once per connection, not once per
 // request. Nothing of the last request may show through: req starts empty,
-// and the old fields are cleared so their strings can be collected.
-func readRequest(br *bufio.Reader, req *Request) error {
+// and the old fields are cleared so their strings can be collected (all
+// but the first lines', which last keeps; nil keeps none).
+func readRequest(br *bufio.Reader, req *Request, last *keptLines) error {
 	clear(req.Fields)
 	*req = Request{Fields: req.Fields[:0]}
 	var line string
 	for empty := 0; ; empty++ {
-		var err error
-		line, err = readLine(br, maxRequestLine, errLineTooLong)
+		raw, err := readLine(br, maxRequestLine, errLineTooLong)
 		if err != nil {
 			return err // io.EOF here means nothing but empty lines came: just close
 		}
-		if line != "" {
+		if len(raw) > 0 {
+			line = last.text(0, raw)
 			break
 		}
 		// RFC 9112 §2.2: tolerate stray CRLFs, e.g. left over after a previous body.
@@ -117,24 +119,24 @@ func readRequest(br *bufio.Reader, req *Request) error {
 		// Up to the whole remaining budget, so the empty line that ends the
 		// head still fits when the budget is used up; the check below then
 		// counts the CRLF of a field line.
-		line, err := readLine(br, maxHeaderBytes-used, errHeaderTooBig)
+		raw, err := readLine(br, maxHeaderBytes-used, errHeaderTooBig)
 		if err == io.EOF {
 			return errHeadEndedEarly
 		}
 		if err != nil {
 			return err
 		}
-		if line == "" {
+		if len(raw) == 0 {
 			break // the empty line: the head is complete
 		}
-		used += len(line) + 2
+		used += len(raw) + 2
 		if used > maxHeaderBytes {
 			return errHeaderTooBig
 		}
 		if len(req.Fields) == maxHeaderFields {
 			return refuse(431, "more than %d header fields", maxHeaderFields)
 		}
-		f, err := parseField(line)
+		f, err := parseField(last.text(1+len(req.Fields), raw))
 		if err != nil {
 			return err
 		}
@@ -162,21 +164,41 @@ func readRequest(br *bufio.Reader, req *Request) error {
 	return nil
 }
 
+// keptLines is the last head's request line and first 16 field lines, as
+// strings. A kept-alive client sends the same lines request after request
+// (the request line, Host, User-Agent, ...): a line that is byte for byte
+// the one before it gets the old string instead of a new one.
+type keptLines [1 + 16]string
+
+// text is line as a string, the n-th line of its head. Comparing
+// string(line) with a string copies nothing; only a changed line is
+// converted, and kept for the next head. A nil l keeps nothing.
+func (l *keptLines) text(n int, line []byte) string {
+	if l == nil || n >= len(l) {
+		return string(line)
+	}
+	if string(line) != l[n] {
+		l[n] = string(line)
+	}
+	return l[n]
+}
+
 // readLine reads one line ending in CRLF and returns it without the CRLF.
-// A line longer than limit bytes (CRLF excluded) gives tooLong, and at most
-// limit+2 bytes plus one buffer's worth are ever read for it. A connection
-// closed before the first byte gives io.EOF.
-func readLine(br *bufio.Reader, limit int, tooLong error) (string, error) {
+// It is valid until br's next read: turn it into a string (keptLines.text)
+// first. A line longer than limit bytes (CRLF excluded) gives tooLong, and
+// at most limit+2 bytes plus one buffer's worth are ever read for it. A
+// connection closed before the first byte gives io.EOF.
+func readLine(br *bufio.Reader, limit int, tooLong error) ([]byte, error) {
 	var line []byte
 	for {
 		// ReadSlice stops at '\n' or when br's buffer is full, so each piece
 		// is bounded by the buffer size, never by what the client sends.
 		piece, err := br.ReadSlice('\n')
 		if len(line)+len(piece) > limit+2 {
-			return "", tooLong
+			return nil, tooLong
 		}
 		if line == nil && err == nil {
-			line = piece // the usual case, a whole line at once: no copy (string below copies it)
+			line = piece // the usual case, a whole line at once: no copy
 			break
 		}
 		line = append(line, piece...)
@@ -184,26 +206,26 @@ func readLine(br *bufio.Reader, limit int, tooLong error) (string, error) {
 			continue
 		}
 		if err == io.EOF && len(line) == 0 {
-			return "", io.EOF
+			return nil, io.EOF
 		}
 		if err == io.EOF {
-			return "", errHeadEndedEarly
+			return nil, errHeadEndedEarly
 		}
 		if err != nil {
-			return "", err
+			return nil, err
 		}
 		break
 	}
 	// RFC 9112 §2.2 lets a recipient accept a bare LF; we do not, because two
 	// programs that split lines differently can read two different requests.
 	if len(line) < 2 || line[len(line)-2] != '\r' {
-		return "", refuse(400, "bare LF line ending")
+		return nil, refuse(400, "bare LF line ending")
 	}
-	s := string(line[:len(line)-2])
-	if strings.IndexByte(s, '\r') >= 0 {
-		return "", refuse(400, "CR not followed by LF")
+	line = line[:len(line)-2]
+	if bytes.IndexByte(line, '\r') >= 0 {
+		return nil, refuse(400, "CR not followed by LF")
 	}
-	return s, nil
+	return line, nil
 }
 
 // parseRequestLine splits "METHOD SP TARGET SP VERSION" (RFC 9112 §3).

@@ -41,12 +41,12 @@ func FuzzReadRequest(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, head []byte) {
 		req := new(Request)
-		err := readRequest(bufio.NewReader(bytes.NewReader(head)), req)
+		err := readRequest(bufio.NewReader(bytes.NewReader(head)), req, nil)
 
 		// How the bytes arrive must not change the answer.
 		slow := bufio.NewReaderSize(iotest.OneByteReader(bytes.NewReader(head)), 16)
 		req2 := new(Request)
-		err2 := readRequest(slow, req2)
+		err2 := readRequest(slow, req2, nil)
 		if diff := cmp.Diff(req, req2); diff != "" || errString(err) != errString(err2) {
 			t.Fatalf("one byte at a time gives %v, %v; all at once %v, %v", req2, err2, req, err)
 		}

@@ -10,6 +10,7 @@ import (
 	"testing/iotest"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 // requestLine returns "GET /aaa…a HTTP/1.1" exactly n bytes long.
@@ -33,7 +34,7 @@ func numberedFields(n int) string {
 
 func parse(head string) (*Request, error) {
 	req := new(Request)
-	return req, readRequest(bufio.NewReader(strings.NewReader(head)), req)
+	return req, readRequest(bufio.NewReader(strings.NewReader(head)), req, nil)
 }
 
 func TestReadRequestAccepts(t *testing.T) {
@@ -226,14 +227,14 @@ func TestReadRequestPassesOnReadErrors(t *testing.T) {
 	errGone := errors.New("connection reset")
 	r := io.MultiReader(strings.NewReader("GET / HTTP/1.1\r\nHo"), iotest.ErrReader(errGone))
 	req := new(Request)
-	if err := readRequest(bufio.NewReader(r), req); err != errGone {
+	if err := readRequest(bufio.NewReader(r), req, nil); err != errGone {
 		t.Errorf("readRequest = %+v, %v; want the reader's own error %v", req, err, errGone)
 	}
 }
 
 func TestReadRequestLeavesTheBodyUnread(t *testing.T) {
 	br := bufio.NewReader(strings.NewReader("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello"))
-	if err := readRequest(br, new(Request)); err != nil {
+	if err := readRequest(br, new(Request), nil); err != nil {
 		t.Fatalf("readRequest: %v", err)
 	}
 	rest, _ := io.ReadAll(br)
@@ -254,7 +255,7 @@ func TestReadRequestOneByteAtATime(t *testing.T) {
 		t.Run(fmt.Sprintf("buffer of %d bytes", size), func(t *testing.T) {
 			r := iotest.OneByteReader(strings.NewReader(head))
 			got := new(Request)
-			if err := readRequest(bufio.NewReaderSize(r, size), got); err != nil {
+			if err := readRequest(bufio.NewReaderSize(r, size), got, nil); err != nil {
 				t.Fatalf("readRequest: %v", err)
 			}
 			if diff := cmp.Diff(want, got); diff != "" {
@@ -298,7 +299,7 @@ func TestReadRequestEndlessLine(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := &endlessReader{prefix: tt.prefix}
-			err := readRequest(bufio.NewReader(r), new(Request))
+			err := readRequest(bufio.NewReader(r), new(Request), nil)
 			var se *statusError
 			if !errors.As(err, &se) || se.Code != tt.code {
 				t.Fatalf("readRequest error = %v; want code %d", err, tt.code)
@@ -326,6 +327,39 @@ func TestReasonPhrase(t *testing.T) {
 	} {
 		if got := reasonPhrase(code); got != want {
 			t.Errorf("reasonPhrase(%d) = %q; want %q", code, got, want)
+		}
+	}
+}
+
+// TestKeptLinesGiveEachHeadItsOwnLines: the server reads every head of a
+// connection with the same keptLines, which hands out the last head's
+// string for a line that is byte for byte the same. Each head must still
+// parse exactly as it does alone: lines that change by one byte, grow,
+// shrink, swap places or come after the 17 kept ones.
+func TestKeptLinesGiveEachHeadItsOwnLines(t *testing.T) {
+	many := "GET /many HTTP/1.1\r\n"
+	for i := range 20 {
+		many += fmt.Sprintf("X-%d: %d\r\n", i, i%3)
+	}
+	heads := []string{
+		"GET / HTTP/1.1\r\nHost: a\r\nAccept: */*\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: a\r\nAccept: */*\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: b\r\nAccept: */*\r\n\r\n",
+		"GET /x HTTP/1.1\r\nHost: bb\r\nAccept: */\r\n\r\n",
+		"GET / HTTP/1.1\r\nAccept: */*\r\nHost: a\r\n\r\n",
+		"\r\nGET / HTTP/1.0\r\n\r\n",
+		many + "Host: a\r\n\r\n",
+		strings.Replace(many, "X-19: 1", "X-19: 2", 1) + "Host: a\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: a\r\nAccept: */*\r\n\r\n",
+	}
+	var kept keptLines
+	req := new(Request)
+	for i, head := range heads {
+		want := new(Request)
+		wantErr := readRequest(bufio.NewReader(strings.NewReader(head)), want, nil)
+		err := readRequest(bufio.NewReader(strings.NewReader(head)), req, &kept)
+		if diff := cmp.Diff(want, req, cmpopts.EquateEmpty()); diff != "" || fmt.Sprint(err) != fmt.Sprint(wantErr) {
+			t.Errorf("head %d, %q: with the last head's lines kept got %v, want %v; (-alone +kept):\n%s", i, head, err, wantErr, diff)
 		}
 	}
 }

@@ -2,12 +2,14 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"cmp"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"os"
+	"slices"
 	"strings"
 	"time"
 )
@@ -111,18 +113,24 @@ func (s *Server) handle(conn net.Conn) {
 		}
 		// step07: the head's time runs from its first byte. A new
 		// connection that sent none has used its time up: no fresh start.
-		if peekErr == nil {
+		// A head already in br is read without waiting for the client,
+		// so it needs no deadline (headBuffered).
+		if peekErr == nil && !headBuffered(br) {
 			conn.SetReadDeadline(time.Now().Add(cmp.Or(s.HeaderTimeout, 10*time.Second)))
 		}
 		req := &c.req
-		err := readRequest(br, req)
+		err := readRequest(br, req, &c.lines)
 		// step07: the head is in; the body gets a deadline of its own. It
 		// is one deadline for the whole body, not one per read: a client
 		// that sends a byte every few seconds (a slowloris body) is cut off
 		// all the same. The price: a whole upload must fit in it (the
 		// default 30s and 1 MiB body limit ask for 35 KB/s), so a server
-		// that takes large uploads from slow clients raises it.
-		conn.SetReadDeadline(time.Now().Add(cmp.Or(s.BodyTimeout, 30*time.Second)))
+		// that takes large uploads from slow clients raises it. A request
+		// without a body reads nothing more before the next request's
+		// deadline is set: it needs none (announcesBody).
+		if err == nil && announcesBody(req) {
+			conn.SetReadDeadline(time.Now().Add(cmp.Or(s.BodyTimeout, 30*time.Second)))
+		}
 		if errors.Is(err, io.EOF) {
 			return // connected (or kept alive) and left without a request
 		}
@@ -146,6 +154,27 @@ func (s *Server) handle(conn net.Conn) {
 	}
 }
 
+// headBuffered reports whether br already holds a whole head: it starts
+// with a request line and holds an empty line ("\r\n\r\n" ends the line
+// before it and is the empty line). readRequest stops at the first empty
+// line, or earlier if it refuses the head, so it reads nothing from the
+// client. Setting a deadline reads the clock and moves a timer; a
+// kept-alive client's head usually arrives in one piece, so most requests
+// skip it.
+func headBuffered(br *bufio.Reader) bool {
+	buf, _ := br.Peek(br.Buffered())
+	return len(buf) > 0 && buf[0] != '\r' && buf[0] != '\n' && bytes.Contains(buf, []byte("\r\n\r\n"))
+}
+
+// announcesBody reports whether the head says a body follows: only
+// Content-Length or Transfer-Encoding does (RFC 9112 §6.3). Without one,
+// no byte of the request is left to read.
+func announcesBody(req *Request) bool {
+	return slices.ContainsFunc(req.Fields, func(f Field) bool {
+		return strings.EqualFold(f.Name, "Content-Length") || strings.EqualFold(f.Name, "Transfer-Encoding")
+	})
+}
+
 // perConn is what the server keeps for a connection's whole life and
 // uses again for each request on it, so that a kept-alive request does not
 // make it anew. The app never sees any of it: it gets a fresh environ,
@@ -153,8 +182,19 @@ func (s *Server) handle(conn net.Conn) {
 // it before the next one is read.
 type perConn struct {
 	req     Request      // the request being served (readRequest)
+	lines   keptLines    // the last head's first lines (parse.go)
 	headers []Header     // room for the response's copy of the app's headers (startResponse)
 	environ *connEnviron // what the environs of its requests share (environ.go)
+	dates   dateCache    // the Date value of this second (response.go)
+}
+
+// perRequest is what each request gets anew: its wsgi.input and its
+// response. Neither can be kept for the next request, as the app may hold
+// on to them (wsgi.input, or write, which is the response's); but both
+// live exactly as long as the request, so one allocation holds the two.
+type perRequest struct {
+	input body
+	resp  response
 }
 
 // maxKeptHeaders is the most headers whose room a connection keeps from one
@@ -167,9 +207,11 @@ const maxKeptHeaders = 32
 func (s *Server) respond(c *perConn, br *bufio.Reader, closing func() bool, bw *bufio.Writer) bool {
 	req := &c.req
 	isHead := req.Method == "HEAD"
+	// One allocation for what the request makes anew (perRequest).
+	pr := new(perRequest)
+	input := &pr.input
 	// An interim "100 Continue" goes out through bw, which flushes it.
-	input, err := newBody(req, br, bw)
-	if err != nil {
+	if err := input.frame(req, br, bw); err != nil {
 		writeError(bw, err, isHead, acceptsJSON(req)) // framing we refuse: the app never runs
 		return false
 	}
@@ -184,9 +226,11 @@ func (s *Server) respond(c *perConn, br *bufio.Reader, closing func() bool, bw *
 		writeError(bw, err, isHead, acceptsJSON(req))
 		return false
 	}
-	resp := newResponse(bw, req, input, errs, time.Now)
+	resp := &pr.resp
+	resp.prepare(bw, req, input, errs, time.Now)
 	resp.closing = closing // step07: say Connection: close once Shutdown has begun
 	resp.headers = c.headers[:0]
+	resp.dates = &c.dates
 	// PEP 3333 lets a server add keys of its own, with a dotted name. This
 	// one tells the access log which status the client gets (response.go).
 	environ["server.response_status"] = resp.clientStatus
