@@ -120,20 +120,34 @@ func cutString(payload []byte) (s, rest []byte, err error) {
 	return payload[2 : 2+n], payload[2+n:], nil
 }
 
-// environPayload is the environ frame: every string value, as name then
-// value. A Go CGI value holds one rune per byte of the request (Latin-1,
-// environ.go); latin1Bytes gives those bytes back, so the pipe carries the
-// client's own bytes and worker.py decodes them as Latin-1 exactly once.
-// The other values (wsgi.input, wsgi.errors, functions) are the worker's
-// to make. Nothing here can pass 64 KiB: the head is far smaller (parse.go).
-func environPayload(environ Environ) []byte {
-	payload := make([]byte, 0, 1024)
+// environPayload appends the environ frame to payload: every string value,
+// as name then value. A Go CGI value holds one rune per byte of the request
+// (Latin-1, environ.go); appendLatin1 writes those bytes back, so the pipe
+// carries the client's own bytes and worker.py decodes them as Latin-1
+// exactly once. The other values (wsgi.input, wsgi.errors, functions) are
+// the worker's to make. Nothing here can pass 64 KiB: the head is far
+// smaller (parse.go). The caller passes its worker's buffer of the last
+// request, emptied: the frame is built with no allocation at all.
+func environPayload(payload []byte, environ Environ) []byte {
 	for name, value := range environ {
 		if s, ok := value.(string); ok {
-			payload = appendString(payload, []byte(name))
-			payload = appendString(payload, latin1Bytes(s))
+			payload = binary.BigEndian.AppendUint16(payload, uint16(len(name)))
+			payload = append(payload, name...)
+			payload = appendLatin1(payload, s)
 		}
 	}
+	return payload
+}
+
+// appendLatin1 is appendString(payload, latin1Bytes(s)) with no copy in
+// between: the length is filled in once the runes are written as bytes.
+func appendLatin1(payload []byte, s string) []byte {
+	at := len(payload)
+	payload = append(payload, 0, 0) // the length, below
+	for _, r := range s {
+		payload = append(payload, byte(r))
+	}
+	binary.BigEndian.PutUint16(payload[at:], uint16(len(payload)-at-2))
 	return payload
 }
 

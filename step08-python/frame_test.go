@@ -207,7 +207,7 @@ func TestParseRead(t *testing.T) {
 // client's own bytes, and nothing else.
 func TestEnvironPayload(t *testing.T) {
 	environ := Environ{"PATH_INFO": "/caf\u00e9", "wsgi.input": strings.NewReader(""), "wsgi.version": [2]int{1, 0}}
-	rest := environPayload(environ)
+	rest := environPayload(nil, environ)
 	got := map[string]string{}
 	for len(rest) > 0 {
 		var name, value []byte

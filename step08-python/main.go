@@ -120,6 +120,7 @@ func main() {
 	// that ignores it is killed 10 s later (shutdown.go).
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	shareCPUs() // step08: the CPUs are shared with the Python workers (workers.go)
 	err := run(ctx, os.Args[1:], os.Stdout)
 	switch {
 	case err == nil, errors.Is(err, flag.ErrHelp):

@@ -84,7 +84,8 @@ func (e *exchange) run() (delivered bool) {
 	id, _ := e.environ["request.id"].(string)
 	var write Write
 
-	err := writeFrame(e.w.in, kindEnviron, environPayload(e.environ))
+	e.w.environ = environPayload(e.w.environ[:0], e.environ)
+	err := writeFrame(e.w.in, kindEnviron, e.w.environ)
 	if err == nil {
 		err = e.w.in.Flush()
 	}
