@@ -1,18 +1,12 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
-	"context"
 	"maps"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
-	"time"
 )
 
 // pythonEnvironDeviations are the keys where the environ a Python app gets
@@ -49,48 +43,11 @@ var pythonEnvironDeviations = map[string]string{
 func TestPythonEnvironMatchesWsgiref(t *testing.T) {
 	python := python3(t)
 	echoDir := filepath.Join("testdata", "pyenviron")
-	wsgirefAddr := startPythonWsgirefEcho(t, python, filepath.Join(echoDir, "environ_echo.py"))
+	wsgirefAddr := startWsgirefEcho(t, python, filepath.Join(echoDir, "environ_echo.py"))
 	base := serveMain(t, "-python", python, "-dir", echoDir, "-app", "environ_echo:app", "-workers", "2")
 	ourAddr := strings.TrimPrefix(base, "http://")
 
 	compareWithWsgiref(t, wsgirefAddr, ourAddr, "step 08", slices.Sorted(maps.Keys(pythonEnvironDeviations)))
-}
-
-// startPythonWsgirefEcho serves script (environ_echo.py) with wsgiref's
-// simple_server and returns its address. Its environment holds only PATH:
-// wsgiref copies os.environ into every environ, and the echo leaves out
-// those keys on both sides; the fewer there are, the fewer hide. It is
-// killed when the test ends, or after five minutes at most.
-func startPythonWsgirefEcho(t *testing.T, python, script string) string {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), subprocessDeadline)
-	cmd := exec.CommandContext(ctx, python, script)
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
-	cmd.WaitDelay = 5 * time.Second
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		cancel()
-		t.Fatalf("starting %s %s: %v", python, script, err)
-	}
-	t.Cleanup(func() {
-		cancel()
-		_ = cmd.Wait() // "signal: killed" is the expected end
-		if t.Failed() && stderr.Len() > 0 {
-			t.Logf("%s's stderr (its request log):\n%s", script, stderr.String())
-		}
-	})
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	port := strings.TrimSpace(line)
-	if _, convErr := strconv.Atoi(port); err != nil || convErr != nil {
-		t.Fatalf("%s did not print its port first (got %q, %v)", script, line, err)
-	}
-	return "127.0.0.1:" + port
 }
 
 // TestREADMEListsThePythonDeviations holds the README's table under

@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -204,29 +205,11 @@ const importTimeout = time.Minute
 
 // lastLine is a traceback's last line: "ModuleNotFoundError: No module named 'x'".
 func lastLine(traceback []byte) string {
-	lines := splitLines(string(traceback))
-	for i := len(lines) - 1; i >= 0; i-- {
-		if lines[i] != "" {
-			return lines[i]
-		}
+	text := strings.TrimSpace(string(traceback))
+	if text == "" {
+		return "the app failed to import"
 	}
-	return "the app failed to import"
-}
-
-func splitLines(s string) []string {
-	var lines []string
-	for len(s) > 0 {
-		i := 0
-		for i < len(s) && s[i] != '\n' {
-			i++
-		}
-		lines = append(lines, s[:i])
-		if i < len(s) {
-			i++
-		}
-		s = s[i:]
-	}
-	return lines
+	return text[strings.LastIndexByte(text, '\n')+1:]
 }
 
 // kill ends the worker's whole process group at once.
@@ -305,11 +288,8 @@ func (p *Pool) take() (*worker, error) {
 // after a pause that grows while the workers keep dying (restartPause).
 // Once Stop has begun, no worker goes back: Stop is waiting for them all.
 func (p *Pool) release(w *worker, healthy bool) {
-	p.mu.Lock()
-	stopped := p.stopped
-	p.mu.Unlock()
 	switch {
-	case stopped:
+	case p.isStopped():
 		w.discard()
 	case healthy:
 		w.failures = 0

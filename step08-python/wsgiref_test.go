@@ -71,7 +71,7 @@ func rawHead(requestLine string, fields ...string) string {
 // in the deviation table of README.md.
 func TestEnvironMatchesWsgiref(t *testing.T) {
 	deviations := readDeviationKeys(t)
-	wsgirefAddr := startWsgirefEcho(t)
+	wsgirefAddr := startWsgirefEcho(t, python3(t), filepath.Join("testdata", "wsgiref_echo.py"))
 	ourAddr := startEnvironServer(t)
 	compareWithWsgiref(t, wsgirefAddr, ourAddr, "this server", slices.Sorted(maps.Keys(deviations)))
 }
@@ -181,20 +181,15 @@ func asciiJSON(v any) string {
 	return b.String()
 }
 
-// startWsgirefEcho runs testdata/wsgiref_echo.py and returns its address.
-// The process is killed when the test ends, or after two minutes at most.
-func startWsgirefEcho(t *testing.T) string {
+// startWsgirefEcho serves script (an environ echo) with wsgiref's
+// simple_server under python and returns its address. Its environment
+// holds only PATH: wsgiref copies os.environ into every environ, and the
+// echoes leave out those keys; the fewer there are, the fewer hide. It is
+// killed when the test ends, or after subprocessDeadline at most.
+func startWsgirefEcho(t *testing.T, python, script string) string {
 	t.Helper()
-	python, err := exec.LookPath("python3")
-	if err != nil {
-		if os.Getenv("CI") != "" || os.Getenv("COURSE_REQUIRE_PEERS") != "" {
-			t.Fatal("python3 not found, and CI or COURSE_REQUIRE_PEERS is set, so the wsgiref comparison may not be skipped")
-		}
-		t.Skip("python3 not found; the wsgiref comparison needs it")
-	}
-	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
-	cmd := exec.CommandContext(ctx, python, filepath.Join("testdata", "wsgiref_echo.py"))
-	// wsgiref copies the OS environment into every environ; give it little to copy.
+	ctx, cancel := context.WithTimeout(t.Context(), subprocessDeadline)
+	cmd := exec.CommandContext(ctx, python, script)
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
 	cmd.WaitDelay = 5 * time.Second
 	var stderr bytes.Buffer
@@ -206,19 +201,19 @@ func startWsgirefEcho(t *testing.T) string {
 	}
 	if err := cmd.Start(); err != nil {
 		cancel()
-		t.Fatalf("starting %s: %v", python, err)
+		t.Fatalf("starting %s %s: %v", python, script, err)
 	}
 	t.Cleanup(func() {
 		cancel()
 		_ = cmd.Wait() // "signal: killed" is the expected end
 		if t.Failed() && stderr.Len() > 0 {
-			t.Logf("wsgiref_echo.py stderr:\n%s", stderr.String())
+			t.Logf("%s's stderr (its request log):\n%s", script, stderr.String())
 		}
 	})
 	line, err := bufio.NewReader(stdout).ReadString('\n')
 	port := strings.TrimSpace(line)
 	if _, convErr := strconv.Atoi(port); err != nil || convErr != nil {
-		t.Fatalf("wsgiref_echo.py did not print its port first (got %q, %v)", line, err)
+		t.Fatalf("%s did not print its port first (got %q, %v)", script, line, err)
 	}
 	return net.JoinHostPort("127.0.0.1", port)
 }
