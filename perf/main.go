@@ -84,10 +84,13 @@ func parseFlags() (config, error) {
 	}
 	for field := range strings.SplitSeq(*conns, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(field))
-		if err != nil || n < 1 {
-			return cfg, fmt.Errorf("-conns %q: want numbers of connections, such as 1,16,64,256", *conns)
+		if err != nil || n < 1 || n > maxQueue {
+			return cfg, fmt.Errorf("-conns %q: want numbers of connections from 1 to %d, such as 1,16,64,256", *conns, maxQueue)
 		}
 		cfg.conns = append(cfg.conns, n)
+	}
+	if cfg.duration < time.Second || cfg.duration%time.Second != 0 {
+		return cfg, fmt.Errorf("-duration %v: wrk runs for whole seconds, such as 1s or 5s", cfg.duration)
 	}
 	var err error
 	cfg.servers, err = regexp.Compile(*servers)

@@ -17,15 +17,22 @@ import (
 // server's processes used during it.
 type sample struct {
 	wrkResult
-	cpu time.Duration
+	cpu cpuTimes
 }
 
 // cpuPerRequest is the server's CPU time divided by the requests served.
-func (s sample) cpuPerRequest() time.Duration {
+func (s sample) cpuPerRequest() time.Duration { return s.perRequest(s.cpu.all) }
+
+// kernelPerRequest is the part of cpuPerRequest spent in the kernel:
+// reading and writing the sockets, and waking the processes that wait on
+// them. Every server pays it for the same bytes; the rest is its own code.
+func (s sample) kernelPerRequest() time.Duration { return s.perRequest(s.cpu.kernel) }
+
+func (s sample) perRequest(d time.Duration) time.Duration {
 	if s.requests == 0 {
 		return 0
 	}
-	return s.cpu / time.Duration(s.requests)
+	return d / time.Duration(s.requests)
 }
 
 type cell struct {
@@ -96,7 +103,7 @@ func measureOne(s *server, l load, d time.Duration) (sample, error) {
 	if err != nil {
 		return sample{}, err
 	}
-	return sample{wrkResult: r, cpu: after - before}, nil
+	return sample{wrkResult: r, cpu: cpuTimes{after.all - before.all, after.kernel - before.kernel}}, nil
 }
 
 func micros(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }

@@ -21,6 +21,7 @@ const tick = 10 * time.Millisecond
 type procStat struct {
 	pid, ppid int
 	cpu       int64 // utime + stime, in ticks
+	kernel    int64 // stime alone: the kernel's work for it (its system calls, its sockets)
 }
 
 // parseStat reads one /proc/PID/stat line. The second field is the
@@ -51,21 +52,26 @@ func parseStat(line string) (procStat, error) {
 	if err1 != nil || err2 != nil {
 		return s, fmt.Errorf("stat line times: %q", line)
 	}
-	s.cpu = utime + stime
+	s.cpu, s.kernel = utime+stime, stime
 	return s, nil
+}
+
+// cpuTimes is CPU time used, and the part of it spent in the kernel.
+type cpuTimes struct {
+	all, kernel time.Duration
 }
 
 // treeCPU is the CPU time used so far by root and every process below it
 // (gunicorn's workers are the master's children). A process that exits
 // between two readings takes its time with it; none of the servers here
 // ends its workers during a run.
-func treeCPU(root int) (time.Duration, error) {
+func treeCPU(root int) (cpuTimes, error) {
 	paths, err := filepath.Glob("/proc/[0-9]*/stat")
 	if err != nil {
-		return 0, err
+		return cpuTimes{}, err
 	}
 	children := map[int][]int{}
-	cpu := map[int]int64{}
+	cpu, kernel := map[int]int64{}, map[int]int64{}
 	for _, path := range paths {
 		data, err := os.ReadFile(path)
 		if err != nil {
@@ -73,15 +79,18 @@ func treeCPU(root int) (time.Duration, error) {
 		}
 		s, err := parseStat(string(data))
 		if err != nil {
-			return 0, err
+			return cpuTimes{}, err
 		}
 		children[s.ppid] = append(children[s.ppid], s.pid)
-		cpu[s.pid] = s.cpu
+		cpu[s.pid], kernel[s.pid] = s.cpu, s.kernel
 	}
 	if _, ok := cpu[root]; !ok {
-		return 0, fmt.Errorf("process %d is gone", root)
+		return cpuTimes{}, fmt.Errorf("process %d is gone", root)
 	}
-	return time.Duration(sumTree(root, children, cpu)) * tick, nil
+	return cpuTimes{
+		all:    time.Duration(sumTree(root, children, cpu)) * tick,
+		kernel: time.Duration(sumTree(root, children, kernel)) * tick,
+	}, nil
 }
 
 func sumTree(pid int, children map[int][]int, cpu map[int]int64) int64 {

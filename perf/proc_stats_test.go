@@ -13,13 +13,13 @@ func TestParseStat(t *testing.T) {
 		{
 			"bash", // a real line, from /proc/1972/stat
 			"1972 (bash) S 1971 1972 1972 0 -1 4194560 11941 2311405 0 598 17 38 9713 7345 20 0 1 0 10315 5246976 993 18446744073709551615 94791586291712 94791587081117 140720659878464 0 0 0 65536 4 1132560123 1 0 0 17 0 0 0 0 0 0 94791587314416 94791587362660 94791771447296 140720659884894 140720659884909 140720659884909 140720659886058 0\n",
-			procStat{pid: 1972, ppid: 1971, cpu: 17 + 38},
+			procStat{pid: 1972, ppid: 1971, cpu: 17 + 38, kernel: 38},
 		},
 		{
 			// A process may name itself anything (prctl), spaces and ")" included.
 			"name with spaces and parenthesis",
 			"42 (gunicorn: worker) [x]) S 7 42 42 0 -1 4194560 0 0 0 0 120 30 0 0 20 0 1 0 1 1 1\n",
-			procStat{pid: 42, ppid: 7, cpu: 150},
+			procStat{pid: 42, ppid: 7, cpu: 150, kernel: 30},
 		},
 	}
 	for _, tt := range tests {

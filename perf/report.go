@@ -31,6 +31,8 @@ var metrics = []metric{
 		func(s sample) float64 { return s.rps }, thousands, false, true},
 	{"Server CPU per request (µs; lower is better)", "µs of server CPU per request", "cpu-per-request.svg",
 		func(s sample) float64 { return micros(s.cpuPerRequest()) }, oneDecimal, true, true},
+	{"Of which in the kernel (µs)", "µs of kernel CPU per request", "",
+		func(s sample) float64 { return micros(s.kernelPerRequest()) }, oneDecimal, false, false},
 	{"p99 latency (ms)", "ms, 99th percentile", "p99-latency.svg",
 		func(s sample) float64 { return millis(s.p99) }, millisText, true, true},
 	{"p50 latency (ms)", "ms, median", "",

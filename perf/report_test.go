@@ -13,7 +13,8 @@ func testResults() *results {
 	rps := func(values ...float64) []sample {
 		var s []sample
 		for _, v := range values {
-			s = append(s, sample{wrkResult: wrkResult{rps: v, requests: 1000, p99: time.Millisecond}, cpu: 25 * time.Millisecond})
+			s = append(s, sample{wrkResult: wrkResult{rps: v, requests: 1000, p99: time.Millisecond},
+				cpu: cpuTimes{all: 25 * time.Millisecond, kernel: 10 * time.Millisecond}})
 		}
 		return s
 	}
@@ -55,6 +56,20 @@ func TestCPUPerRequestTable(t *testing.T) {
 | step07-docker | 25.0 (1.00×) | 25.0 (1.00×) | 25.0 (1.00×) |
 | net/http | 25.0 | 25.0 | 25.0 |
 | wsgiref | 25.0 (1.00×) | – | 0.0 (0.00×) |
+`
+	if got != want {
+		t.Errorf("table:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+func TestKernelCPUPerRequestTable(t *testing.T) {
+	// 10 ms of the 25 in the kernel, for 1000 requests: 10 µs each.
+	got := testResults().table(metrics[2])
+	want := `| server | 16 conns | 64 conns | 16 conns, close |
+|---|--:|--:|--:|
+| step07-docker | 10.0 (1.00×) | 10.0 (1.00×) | 10.0 (1.00×) |
+| net/http | 10.0 | 10.0 | 10.0 |
+| wsgiref | 10.0 (1.00×) | – | 0.0 (0.00×) |
 `
 	if got != want {
 		t.Errorf("table:\n%s\nwant:\n%s", got, want)

@@ -44,6 +44,9 @@ type workspace struct {
 	root, tmp string
 }
 
+// maxQueue is step 08's -queue here: more than any load's connections.
+const maxQueue = 1024
+
 // stepContestants builds every step folder of the repository (stepNN-*)
 // and gives each one -quiet when it has that flag (step 01 has no log to
 // silence). extra are more flags for every step, such as -one-at-a-time.
@@ -64,6 +67,14 @@ func (w workspace) stepContestants() ([]contestant, error) {
 		argv := []string{binary, "-addr", "{addr}"}
 		if hasFlag(binary, "quiet") {
 			argv = append(argv, "-quiet")
+		}
+		if hasFlag(binary, "queue") {
+			// Step 08 answers 503 at once to a request that finds its queue
+			// for a Python worker full (64 deep by default), where gunicorn
+			// leaves the connection waiting in the kernel's listen backlog.
+			// This table compares serving, not refusing: a queue deeper
+			// than any run's connections.
+			argv = append(argv, "-queue", strconv.Itoa(maxQueue))
 		}
 		list = append(list, contestant{name, argv})
 	}

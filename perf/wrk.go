@@ -52,7 +52,7 @@ var (
 func runWrk(url string, l load, d time.Duration) (wrkResult, error) {
 	threads := min(runtime.NumCPU(), l.conns)
 	args := []string{"-t" + strconv.Itoa(threads), "-c" + strconv.Itoa(l.conns),
-		"-d" + strconv.FormatFloat(d.Seconds(), 'f', -1, 64) + "s", "--latency"}
+		"-d" + strconv.Itoa(int(d/time.Second)) + "s", "--latency"}
 	if l.closing {
 		args = append(args, "-H", "Connection: close")
 	}
