@@ -78,7 +78,7 @@ func parseArgs(args []string, stderr io.Writer) (config, error) {
 	var pattern string
 	flags := flag.NewFlagSet("coursecheck", flag.ContinueOnError)
 	flags.SetOutput(stderr)
-	flags.IntVar(&cfg.step, "step", 0, "the step `N` whose transcripts to replay (1-7): everything up to step N")
+	flags.IntVar(&cfg.step, "step", 0, "the step `N` whose transcripts to replay (1-8): everything up to step N")
 	flags.StringVar(&cfg.addr, "addr", "", "`host:port` of the server to check")
 	flags.StringVar(&cfg.root, "root", "", "the course's `folder` (default: found by walking up to go.work)")
 	flags.StringVar(&pattern, "run", "", "check only the exchanges whose name matches this `regexp`")
@@ -101,7 +101,7 @@ func parseArgs(args []string, stderr io.Writer) (config, error) {
 	case flags.NArg() > 0:
 		return usage("unexpected argument %q: every setting is a flag", flags.Arg(0))
 	case cfg.step == 0:
-		return usage("-step is required (1-7)")
+		return usage("-step is required (1-8)")
 	case cfg.addr == "" && !cfg.list:
 		return usage("-addr is required: where the server to check listens, such as 127.0.0.1:8000")
 	case cfg.wait <= 0:
