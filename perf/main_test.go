@@ -28,10 +28,7 @@ func TestTheCommandRunsEndToEnd(t *testing.T) {
 	}
 	work := t.TempDir() // the command's binary, and its own temporary folder
 	t.Cleanup(func() { leftOver(work) })
-	binary := filepath.Join(work, "perf")
-	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	binary := buildCommand(t, work)
 	out := t.TempDir()
 	cmd := exec.Command(binary, "-rounds", "1", "-duration", "1s", "-conns", "4", "-close-conns", "2",
 		"-servers", "^(step07-docker|step08-python|fasthttp|gunicorn sync|waitress)$",
@@ -89,6 +86,46 @@ func TestTheCommandRunsEndToEnd(t *testing.T) {
 	if left := leftOver(work); len(left) > 0 {
 		t.Errorf("processes left running after the command: %v", left)
 	}
+}
+
+// TestFlagsItRefuses: a command line the command cannot carry out gets one
+// line saying why, before anything is built or started.
+func TestFlagsItRefuses(t *testing.T) {
+	binary := buildCommand(t, t.TempDir())
+	tests := []struct {
+		args []string
+		want string
+	}{
+		// wrk takes whole seconds only; it would refuse "-d0.3s" with its usage.
+		{[]string{"-duration", "300ms"}, "perf: -duration 300ms: wrk runs for whole seconds, such as 1s or 5s\n"},
+		// Step 08's queue here is 1024 deep; more connections would get 503s.
+		{[]string{"-conns", "16,2000"}, "perf: -conns \"16,2000\": want numbers of connections from 1 to 1024, such as 1,16,64,256\n"},
+		{[]string{"-conns", "0"}, "perf: -conns \"0\": want numbers of connections from 1 to 1024, such as 1,16,64,256\n"},
+	}
+	// Should a refusal be lost, the run that follows is a small one into a
+	// temporary folder, not the full run that rewrites the README.
+	small := []string{"-servers", "^$", "-rounds", "1", "-close-conns", "0", "-slow-limit", "0", "-idle", "0", "-out", t.TempDir()}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			out, err := exec.Command(binary, append(small, tt.args...)...).CombinedOutput()
+			if exit, ok := err.(*exec.ExitError); !ok || exit.ExitCode() != 1 {
+				t.Errorf("exit: %v, want status 1", err)
+			}
+			if string(out) != tt.want {
+				t.Errorf("output:\n%s\nwant:\n%s", out, tt.want)
+			}
+		})
+	}
+}
+
+// buildCommand builds this command into dir.
+func buildCommand(t *testing.T, dir string) string {
+	t.Helper()
+	binary := filepath.Join(dir, "perf")
+	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return binary
 }
 
 // leftOver lists, and kills, the processes still running whose command

@@ -48,31 +48,32 @@ func TestTable(t *testing.T) {
 	}
 }
 
-func TestCPUPerRequestTable(t *testing.T) {
-	// 25 ms of CPU for 1000 requests is 25 µs each; wsgiref's last run used none.
-	got := testResults().table(metrics[1])
-	want := `| server | 16 conns | 64 conns | 16 conns, close |
+func TestCPUPerRequestTables(t *testing.T) {
+	// 25 ms of CPU for 1000 requests is 25 µs each, 10 ms of it in the
+	// kernel; wsgiref's last run used none.
+	tests := []struct {
+		metric metric
+		want   string
+	}{
+		{metrics[1], `| server | 16 conns | 64 conns | 16 conns, close |
 |---|--:|--:|--:|
 | step07-docker | 25.0 (1.00×) | 25.0 (1.00×) | 25.0 (1.00×) |
 | net/http | 25.0 | 25.0 | 25.0 |
 | wsgiref | 25.0 (1.00×) | – | 0.0 (0.00×) |
-`
-	if got != want {
-		t.Errorf("table:\n%s\nwant:\n%s", got, want)
-	}
-}
-
-func TestKernelCPUPerRequestTable(t *testing.T) {
-	// 10 ms of the 25 in the kernel, for 1000 requests: 10 µs each.
-	got := testResults().table(metrics[2])
-	want := `| server | 16 conns | 64 conns | 16 conns, close |
+`},
+		{metrics[2], `| server | 16 conns | 64 conns | 16 conns, close |
 |---|--:|--:|--:|
 | step07-docker | 10.0 (1.00×) | 10.0 (1.00×) | 10.0 (1.00×) |
 | net/http | 10.0 | 10.0 | 10.0 |
 | wsgiref | 10.0 (1.00×) | – | 0.0 (0.00×) |
-`
-	if got != want {
-		t.Errorf("table:\n%s\nwant:\n%s", got, want)
+`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.metric.title, func(t *testing.T) {
+			if got := testResults().table(tt.metric); got != tt.want {
+				t.Errorf("table:\n%s\nwant:\n%s", got, tt.want)
+			}
+		})
 	}
 }
 
