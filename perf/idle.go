@@ -13,7 +13,6 @@ import (
 	"net"
 	"net/http"
 	"slices"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -69,7 +68,7 @@ func (w workspace) idleConnections(c contestant, n int, limit time.Duration) (id
 // openIdle opens n connections, 64 at a time, each with one GET / and
 // its answer read; it returns the ones it opened.
 func openIdle(s *server, n int, deadline time.Time) ([]net.Conn, error) {
-	host := strings.TrimSuffix(strings.TrimPrefix(s.url, "http://"), "/")
+	host := s.host()
 	var (
 		mu       sync.Mutex
 		conns    []net.Conn

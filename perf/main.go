@@ -1,8 +1,9 @@
 // Command perf compares, on this machine's loopback, every step's server
 // with Go's net/http, fasthttp, and Python's wsgiref, gunicorn (sync and
-// gthread workers) and waitress, all answering GET / with step07's hello:
+// gthread workers) and waitress, all asked GET / (each step answers with
+// its own demo; the others with step07's hello):
 //
-//	go run ./perf          # the full run, 8 minutes on 2 busy cores; rewrites perf/results.md, perf/charts and README.md's figures
+//	go run ./perf          # the full run, 7 minutes on 2 cores; rewrites perf/results.md, perf/charts and README.md's figures
 //	go run ./perf -quick   # 1 round of 1 s runs, 1,000 idle connections; writes to a new temporary folder
 //
 // It drives each server with wrk at 1, 16, 64 and 256 kept-alive
@@ -144,6 +145,9 @@ func run(cfg config) error {
 		return err
 	}
 	rep := report{info: info}
+	for _, s := range servers {
+		rep.answers = append(rep.answers, namedAnswer{s.name, s.answer})
+	}
 	if _, err := exec.LookPath("wrk"); err != nil {
 		fmt.Println("skipping the load runs: wrk is not installed (Debian: apt-get install wrk)")
 	} else {

@@ -47,16 +47,20 @@ func TestTheCommandRunsEndToEnd(t *testing.T) {
 	}
 	names := []string{"step07-docker", "step08-python", "net/http", "fasthttp", "gunicorn sync", "waitress"}
 	for _, name := range names {
-		// A table row starts with the server's name: one in each load
-		// table, one in the slow-client table, and for the Go servers one
-		// in the idle-memory table (checked below).
-		want := len(metrics) + 1
+		// A table row starts with the server's name: one in the table of
+		// answers, one in each load table, one in the slow-client table,
+		// and for the Go servers one in the idle-memory table (checked below).
+		want := 1 + len(metrics) + 1
 		if name == "step07-docker" || name == "net/http" || name == "fasthttp" {
 			want++
 		}
 		if rows := strings.Count(string(results), "\n| "+name+" |"); rows != want {
 			t.Errorf("results.md has %d table rows for %s, want %d:\n%s", rows, name, want, results)
 		}
+	}
+	// The table of answers shows each server's own: step 07's demo says hello.
+	if row := "\n| step07-docker | 13 bytes | `Hello, World!` |\n"; !strings.Contains(string(results), row) {
+		t.Errorf("results.md has no row %q:\n%s", row, results)
 	}
 	for _, left := range []string{"step06-framework", "gunicorn gthread", "wsgiref"} {
 		if strings.Contains(string(results), left) {

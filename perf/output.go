@@ -17,10 +17,16 @@ import (
 
 // report is everything one run measured.
 type report struct {
-	info machine
-	load *results // nil when wrk is missing
-	slow []slowResult
-	idle []idleResult
+	info    machine
+	answers []namedAnswer // what each server answers to GET /
+	load    *results      // nil when wrk is missing
+	slow    []slowResult
+	idle    []idleResult
+}
+
+type namedAnswer struct {
+	server string
+	answer
 }
 
 // machine says where and how the figures were measured.
@@ -128,6 +134,9 @@ func (r report) markdown(imgPrefix, h string, all bool) string {
 	fmt.Fprintf(&b, "Measured %s on %d cores (%s; %s) with this command:\n\n",
 		m.date, m.cores, m.cpu, m.software)
 	fmt.Fprintf(&b, "```console\n$ %s\n```\n\n", m.command)
+	if len(r.answers) > 0 {
+		b.WriteString(answersText(r.answers))
+	}
 	if r.load != nil {
 		runs := fmt.Sprintf("the median of %d runs", m.rounds)
 		if m.rounds == 1 {
@@ -172,6 +181,28 @@ func (r report) markdown(imgPrefix, h string, all bool) string {
 		b.WriteString("\n")
 	}
 	return b.String()
+}
+
+// answersText is a table of what each server answers to wrk's GET /: not
+// every step answers with a hello, and a longer answer is more work.
+func answersText(answers []namedAnswer) string {
+	var b strings.Builder
+	b.WriteString("What each server answers to wrk's `GET /` (a request line and a `Host` line), as it answered before the runs:\n\n")
+	b.WriteString("| server | body | its first line |\n|---|--:|---|\n")
+	for _, a := range answers {
+		fmt.Fprintf(&b, "| %s | %s bytes | %s |\n", a.server, thousands(float64(a.bytes)), markdownCode(a.firstLine))
+	}
+	return b.String() + "\n"
+}
+
+// markdownCode shows text as code in a table cell: no backquote or bar of
+// its own can end the code or the cell.
+func markdownCode(text string) string {
+	text = strings.NewReplacer("`", "'", "|", "\\|").Replace(text)
+	if text == "" {
+		return ""
+	}
+	return "`" + text + "`"
 }
 
 // busyText says how busy the machine was during the load runs, and what

@@ -85,6 +85,22 @@ func TestErrorLines(t *testing.T) {
 	}
 }
 
+func TestAnswersText(t *testing.T) {
+	got := answersText([]namedAnswer{
+		{"step04-environ", answer{bytes: 1524, firstLine: `GATEWAY_INTERFACE = "CGI/1.1"`}},
+		{"odd", answer{bytes: 9, firstLine: "a|b `c`"}}, // no bar or backquote of its own ends the cell
+		{"empty", answer{}},
+	})
+	want := "What each server answers to wrk's `GET /` (a request line and a `Host` line), as it answered before the runs:\n\n" +
+		"| server | body | its first line |\n|---|--:|---|\n" +
+		"| step04-environ | 1,524 bytes | `GATEWAY_INTERFACE = \"CGI/1.1\"` |\n" +
+		"| odd | 9 bytes | `a\\|b 'c'` |\n" +
+		"| empty | 0 bytes |  |\n\n"
+	if got != want {
+		t.Errorf("answersText:\n%s\nwant:\n%s", got, want)
+	}
+}
+
 func TestBusyText(t *testing.T) {
 	quiet := busyText([2]float64{0.5, 1.3}, 2)
 	busy := busyText([2]float64{0.5, 9}, 2)

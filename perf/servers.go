@@ -8,7 +8,6 @@ import (
 	_ "embed"
 	"fmt"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -33,9 +32,22 @@ type contestant struct {
 
 // server is a running contestant.
 type server struct {
-	name string
-	url  string
-	proc *proc
+	name   string
+	url    string
+	proc   *proc
+	answer answer // what it answered to waitReady's GET /
+}
+
+// host is the server's host:port.
+func (s *server) host() string {
+	return strings.TrimSuffix(strings.TrimPrefix(s.url, "http://"), "/")
+}
+
+// answer is what a server says to GET /: the load runs ask it of every
+// server, and not every step answers with a hello.
+type answer struct {
+	bytes     int    // the body's length
+	firstLine string // the body's first line
 }
 
 // workspace is what the contestants are made from: the repository's root
@@ -158,7 +170,7 @@ func (w workspace) start(c contestant) (*server, error) {
 		return nil, fmt.Errorf("%s: %v", c.name, err)
 	}
 	s := &server{name: c.name, url: "http://" + addr + "/", proc: p}
-	if err := waitReady(s, 15*time.Second); err != nil {
+	if s.answer, err = waitReady(s, 15*time.Second); err != nil {
 		p.stop()
 		out, _ := os.ReadFile(logPath)
 		return nil, fmt.Errorf("%s: %v; its output:\n%s", c.name, err, out)
@@ -177,26 +189,21 @@ func freeAddr() (string, error) {
 	return ln.Addr().String(), nil
 }
 
-// waitReady polls GET / until it answers 200, the server exits, or the
-// time is up (Python takes a moment to import its server).
-func waitReady(s *server, limit time.Duration) error {
-	client := &http.Client{Timeout: time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+// waitReady asks GET / until it answers 200, the server exits, or the
+// time is up (Python takes a moment to import its server), and returns
+// the answer.
+func waitReady(s *server, limit time.Duration) (answer, error) {
 	deadline := time.Now().Add(limit)
-	for time.Now().Before(deadline) {
+	for {
 		select {
 		case <-s.proc.done:
-			return fmt.Errorf("exited before answering")
+			return answer{}, fmt.Errorf("exited before answering")
 		default:
 		}
-		resp, err := client.Get(s.url)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return nil
-			}
-			return fmt.Errorf("GET / answered %s", resp.Status)
+		a, err := getRoot(s.host(), time.Now().Add(time.Second))
+		if err == nil || time.Now().After(deadline) {
+			return a, err
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	return fmt.Errorf("GET / did not answer within %v", limit)
 }

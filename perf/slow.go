@@ -38,7 +38,7 @@ func (s slowResult) String() string {
 
 // slowClient runs the experiment against s, waiting at most limit.
 func slowClient(s *server, limit time.Duration) slowResult {
-	host := strings.TrimSuffix(strings.TrimPrefix(s.url, "http://"), "/")
+	host := s.host()
 	staller, err := net.Dial("tcp", host)
 	if err != nil {
 		return slowResult{server: s.name, err: err}
@@ -50,38 +50,40 @@ func slowClient(s *server, limit time.Duration) slowResult {
 	}
 	time.Sleep(200 * time.Millisecond) // time for the server to accept it and start reading
 	start := time.Now()
-	wait, err := getRoot(host, start.Add(limit))
+	_, err = getRoot(host, start.Add(limit))
 	if ne, ok := err.(net.Error); ok && ne.Timeout() {
 		return slowResult{server: s.name, wait: limit, blocked: true}
 	}
-	return slowResult{server: s.name, wait: wait, err: err}
+	return slowResult{server: s.name, wait: time.Since(start), err: err}
 }
 
-// getRoot sends GET / on a new connection and reads the whole answer,
-// giving up at deadline; it returns how long that took.
-func getRoot(host string, deadline time.Time) (time.Duration, error) {
-	start := time.Now()
+// getRoot sends GET / on a new connection as wrk does (a Host line and
+// nothing more), reads the whole answer, and returns what it was; it
+// gives up at deadline.
+func getRoot(host string, deadline time.Time) (answer, error) {
 	c, err := net.DialTimeout("tcp", host, time.Until(deadline))
 	if err != nil {
-		return 0, err
+		return answer{}, err
 	}
 	defer c.Close()
 	c.SetDeadline(deadline)
-	if _, err := io.WriteString(c, "GET / HTTP/1.1\r\nHost: "+host+"\r\nConnection: close\r\n\r\n"); err != nil {
-		return 0, err
+	if _, err := io.WriteString(c, "GET / HTTP/1.1\r\nHost: "+host+"\r\n\r\n"); err != nil {
+		return answer{}, err
 	}
 	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
 	if err != nil {
-		return 0, err
+		return answer{}, err
 	}
 	defer resp.Body.Close()
-	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
-		return 0, err
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return answer{}, err
 	}
 	if resp.StatusCode != 200 {
-		return 0, fmt.Errorf("GET / answered %s", resp.Status)
+		return answer{}, fmt.Errorf("GET / answered %s", resp.Status)
 	}
-	return time.Since(start), nil
+	first, _, _ := strings.Cut(string(body), "\n")
+	return answer{bytes: len(body), firstLine: first}, nil
 }
 
 // slowClients runs the slow-client experiment on every running server,
