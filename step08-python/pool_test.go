@@ -72,7 +72,7 @@ func startMisbehaving(t *testing.T, cfg poolConfig) *misbehaving {
 func copyMisbehave(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
-	for _, name := range []string{"misbehave.py", "crashloop.py"} {
+	for _, name := range []string{"misbehave.py", "crashloop.py", "hangs.py"} {
 		source, err := os.ReadFile(filepath.Join("testdata", "misbehave", name))
 		if err != nil {
 			t.Fatal(err)
@@ -485,6 +485,40 @@ func TestAnAppThatCannotStartIsOneLine(t *testing.T) {
 				t.Errorf("startPool left %s in the temporary folder", left[0].Name())
 			}
 		})
+	}
+}
+
+// An app whose import never returns gets its worker killed once the
+// import's time is up, and the server's start fails with one line that
+// says so (not "exited before it was ready: EOF"). The time is the thing
+// under test: shortened here from a minute to 300 ms. Whether Python had
+// even reached the import by then does not change the answer.
+func TestAnImportThatHangsIsKilledAndSaysSo(t *testing.T) {
+	python := python3(t)
+	dir := copyMisbehave(t)
+	defer func(d time.Duration) { importTimeout = d }(importTimeout)
+	importTimeout = 300 * time.Millisecond
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp) // where startPool makes its folder
+	cfg := poolConfig{python: python, app: "hangs:app", dir: dir, workers: 2, queue: 1, timeout: time.Millisecond}
+	p, err := startPool(cfg, testLog{t})
+	if err == nil {
+		p.Stop(patience)
+		t.Fatal("startPool(hangs:app) started")
+	}
+	want := "-app hangs:app: not imported after 300ms, so its worker was killed (an import gets a minute, or -worker-timeout if longer)"
+	if err.Error() != want {
+		t.Errorf("startPool: %q\nwant %q", err, want)
+	}
+	if left, _ := os.ReadDir(tmp); len(left) != 0 {
+		t.Errorf("startPool left %s in the temporary folder", left[0].Name())
+	}
+	// The killed worker's process group is gone: no process names the app's folder.
+	cmdlines, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, path := range cmdlines {
+		if data, err := os.ReadFile(path); err == nil && strings.Contains(string(data), dir) {
+			t.Errorf("a worker is still running: %s", strings.ReplaceAll(string(data), "\x00", " "))
+		}
 	}
 }
 

@@ -166,7 +166,12 @@ func (p *Pool) start(failures int) (*worker, error) {
 	// is killed after a minute, or the request timeout if that is longer.
 	// (A short -worker-timeout is for requests: a busy machine may need
 	// more than that to start Python.)
-	timer := time.AfterFunc(max(p.cfg.timeout, importTimeout), w.kill)
+	limit := max(p.cfg.timeout, importTimeout)
+	var hung atomic.Bool
+	timer := time.AfterFunc(limit, func() {
+		hung.Store(true)
+		w.kill()
+	})
 	defer timer.Stop()
 	f, err := readFrame(w.out)
 	switch {
@@ -179,6 +184,8 @@ func (p *Pool) start(failures int) (*worker, error) {
 		err = fmt.Errorf("-app %s: %s", p.cfg.app, lastLine(f.payload))
 	case err == nil:
 		err = fmt.Errorf("the worker sent a %q frame before it was ready", f.kind)
+	case hung.Load():
+		err = fmt.Errorf("-app %s: not imported after %v, so its worker was killed (an import gets a minute, or -worker-timeout if longer)", p.cfg.app, limit)
 	default:
 		err = fmt.Errorf("the worker (%s %s) exited before it was ready: %v", p.cfg.python, p.cfg.app, err)
 	}
@@ -200,8 +207,9 @@ func shareCPUs() {
 	}
 }
 
-// importTimeout is the least time a worker gets to import the app.
-const importTimeout = time.Minute
+// importTimeout is the least time a worker gets to import the app (a
+// variable only so that a test can wait less).
+var importTimeout = time.Minute
 
 // lastLine is a traceback's last line: "ModuleNotFoundError: No module named 'x'".
 func lastLine(traceback []byte) string {
