@@ -59,6 +59,11 @@ type workspace struct {
 // maxQueue is step 08's -queue here: more than any load's connections.
 const maxQueue = 1024
 
+// readyLimit is how long a server may take to answer its first GET /.
+// It is a second or less on a quiet machine; a busy one (CI, running
+// every test at once) may need many times that to start Python.
+const readyLimit = time.Minute
+
 // stepContestants builds every step folder of the repository (stepNN-*)
 // and gives each one -quiet when it has that flag (step 01 has no log to
 // silence). extra are more flags for every step, such as -one-at-a-time.
@@ -170,7 +175,7 @@ func (w workspace) start(c contestant) (*server, error) {
 		return nil, fmt.Errorf("%s: %v", c.name, err)
 	}
 	s := &server{name: c.name, url: "http://" + addr + "/", proc: p}
-	if s.answer, err = waitReady(s, 15*time.Second); err != nil {
+	if s.answer, err = waitReady(s, readyLimit); err != nil {
 		p.stop()
 		out, _ := os.ReadFile(logPath)
 		return nil, fmt.Errorf("%s: %v; its output:\n%s", c.name, err, out)
