@@ -513,12 +513,8 @@ func TestAnImportThatHangsIsKilledAndSaysSo(t *testing.T) {
 	if left, _ := os.ReadDir(tmp); len(left) != 0 {
 		t.Errorf("startPool left %s in the temporary folder", left[0].Name())
 	}
-	// The killed worker's process group is gone: no process names the app's folder.
-	cmdlines, _ := filepath.Glob("/proc/[0-9]*/cmdline")
-	for _, path := range cmdlines {
-		if data, err := os.ReadFile(path); err == nil && strings.Contains(string(data), dir) {
-			t.Errorf("a worker is still running: %s", strings.ReplaceAll(string(data), "\x00", " "))
-		}
+	if left := workersIn(t, dir); len(left) > 0 {
+		t.Errorf("workers still running: %v", left)
 	}
 }
 
