@@ -496,11 +496,10 @@ func TestAnAppThatCannotStartIsOneLine(t *testing.T) {
 func TestAnImportThatHangsIsKilledAndSaysSo(t *testing.T) {
 	python := python3(t)
 	dir := copyMisbehave(t)
-	defer func(d time.Duration) { importTimeout = d }(importTimeout)
-	importTimeout = 300 * time.Millisecond
 	tmp := t.TempDir()
 	t.Setenv("TMPDIR", tmp) // where startPool makes its folder
-	cfg := poolConfig{python: python, app: "hangs:app", dir: dir, workers: 2, queue: 1, timeout: time.Millisecond}
+	cfg := poolConfig{python: python, app: "hangs:app", dir: dir, workers: 2, queue: 1, timeout: time.Millisecond,
+		importTime: 300 * time.Millisecond}
 	p, err := startPool(cfg, testLog{t})
 	if err == nil {
 		p.Stop(patience)

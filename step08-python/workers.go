@@ -8,6 +8,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -42,6 +43,9 @@ type poolConfig struct {
 	workers int           // how many processes
 	queue   int           // how many requests may wait for a free worker; more get a 503
 	timeout time.Duration // how long one request may keep its worker busy
+	// importTime is the least time a worker gets to import the app; 0
+	// means importTimeout. No flag sets it: a test waits less.
+	importTime time.Duration
 }
 
 // Pool hands requests to its workers.
@@ -166,7 +170,7 @@ func (p *Pool) start(failures int) (*worker, error) {
 	// is killed after a minute, or the request timeout if that is longer.
 	// (A short -worker-timeout is for requests: a busy machine may need
 	// more than that to start Python.)
-	limit := max(p.cfg.timeout, importTimeout)
+	limit := max(p.cfg.timeout, cmp.Or(p.cfg.importTime, importTimeout))
 	var hung atomic.Bool
 	timer := time.AfterFunc(limit, func() {
 		hung.Store(true)
@@ -207,9 +211,8 @@ func shareCPUs() {
 	}
 }
 
-// importTimeout is the least time a worker gets to import the app (a
-// variable only so that a test can wait less).
-var importTimeout = time.Minute
+// importTimeout is the least time a worker gets to import the app.
+const importTimeout = time.Minute
 
 // lastLine is a traceback's last line: "ModuleNotFoundError: No module named 'x'".
 func lastLine(traceback []byte) string {
