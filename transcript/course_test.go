@@ -17,6 +17,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -315,19 +316,56 @@ func TestREADMEsHaveTheCourseSections(t *testing.T) {
 func TestREADMELinksResolve(t *testing.T) {
 	readmes, _ := filepath.Glob("../*/README.md")
 	readmes = append(readmes, "../README.md")
-	link := regexp.MustCompile(`\]\(([^)#:]+)\)`)
+	link := regexp.MustCompile(`\]\(([^)#:]*)(?:#([^)]+))?\)`)
 	for _, readme := range readmes {
 		text, err := os.ReadFile(readme)
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, m := range link.FindAllSubmatch(text, -1) {
-			target := filepath.Join(filepath.Dir(readme), string(m[1]))
+			path, anchor := string(m[1]), string(m[2])
+			target := readme // a link to "#anchor" alone is to this file
+			if path != "" {
+				target = filepath.Join(filepath.Dir(readme), path)
+			}
 			if _, err := os.Stat(target); err != nil {
-				t.Errorf("%s links to %s, which does not exist", readme, m[1])
+				t.Errorf("%s links to %s, which does not exist", readme, path)
+				continue
+			}
+			if anchor != "" && !slices.Contains(headingAnchors(t, target), anchor) {
+				t.Errorf("%s links to %s#%s, but %s has no heading with that anchor", readme, path, anchor, target)
 			}
 		}
 	}
+}
+
+// headingAnchors are the anchors GitHub gives a Markdown file's headings:
+// the heading's text in lower case, spaces as hyphens, other punctuation
+// left out.
+func headingAnchors(t *testing.T, file string) []string {
+	t.Helper()
+	text, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var anchors []string
+	for _, line := range strings.Split(string(text), "\n") {
+		heading, ok := strings.CutPrefix(strings.TrimLeft(line, "#"), " ")
+		if !ok || !strings.HasPrefix(line, "#") {
+			continue
+		}
+		var b strings.Builder
+		for _, r := range strings.ToLower(strings.TrimSpace(heading)) {
+			switch {
+			case r == ' ':
+				b.WriteRune('-')
+			case r == '-' || r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r):
+				b.WriteRune(r)
+			}
+		}
+		anchors = append(anchors, b.String())
+	}
+	return anchors
 }
 
 // TestREADMECommandsSendTheTranscriptRequests runs, with the learner's own
