@@ -74,7 +74,19 @@ func parseFlags() (config, error) {
 	flag.StringVar(&cfg.out, "out", "", "folder for results.md and charts/ (default: perf/ in the repository, and README.md's figures are rewritten)")
 	flag.Parse()
 	if *quick {
-		cfg.rounds, *conns, cfg.idle = 1, "16,64", 1000
+		// Its own defaults, for what the command line leaves unsaid:
+		// -quick -idle 0 runs no idle experiment.
+		set := map[string]bool{}
+		flag.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		if !set["rounds"] {
+			cfg.rounds = 1
+		}
+		if !set["conns"] {
+			*conns = "16,64"
+		}
+		if !set["idle"] {
+			cfg.idle = 1000
+		}
 		if cfg.out == "" {
 			dir, err := os.MkdirTemp("", "perf-quick")
 			if err != nil {

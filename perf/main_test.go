@@ -122,6 +122,39 @@ func TestFlagsItRefuses(t *testing.T) {
 	}
 }
 
+// TestQuickKeepsWhatTheCommandLineSays: -quick's own settings (1 round,
+// 16 and 64 connections, 1,000 idle connections) fill in only what the
+// command line leaves unsaid. Only net/http runs, for one 1 s run.
+func TestQuickKeepsWhatTheCommandLineSays(t *testing.T) {
+	binary := buildCommand(t, t.TempDir())
+	small := []string{"-quick", "-servers", "^$", "-conns", "2", "-close-conns", "0", "-slow-limit", "0"}
+	for _, tt := range []struct {
+		idle string // -idle's value; "" for none
+		want string // a line results.md must have (or must not, for -idle 0)
+	}{
+		{"0", "## Idle connections"},
+		{"", "with 1,000 kept-alive connections"},
+	} {
+		t.Run("idle="+tt.idle, func(t *testing.T) {
+			out := t.TempDir()
+			args := append(small, "-out", out)
+			if tt.idle != "" {
+				args = append(args, "-idle", tt.idle)
+			}
+			if output, err := exec.Command(binary, args...).CombinedOutput(); err != nil {
+				t.Fatalf("%v\n%s", err, output)
+			}
+			results, err := os.ReadFile(filepath.Join(out, "results.md"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if has := strings.Contains(string(results), tt.want); has != (tt.idle == "") {
+				t.Errorf("results.md has %q: %v, want %v:\n%s", tt.want, has, !has, results)
+			}
+		})
+	}
+}
+
 // buildCommand builds this command into dir.
 func buildCommand(t *testing.T, dir string) string {
 	t.Helper()
