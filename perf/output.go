@@ -208,9 +208,10 @@ func markdownCode(text string) string {
 // busyText says how busy the machine was during the load runs, and what
 // that does to the figures.
 func busyText(load [2]float64, cores int) string {
-	text := fmt.Sprintf("The servers took turns, round after round, so that whatever else the machine did fell on all of them alike; its 1-minute load average was %.1f when the runs began and %.1f when they ended", load[0], load[1])
-	if max(load[0], load[1]) > float64(cores) {
-		return text + fmt.Sprintf(", above its %d cores: it was busy with other work, so single runs are noisy, and a ratio says more than a figure.", cores)
+	text := fmt.Sprintf("The servers took turns, round after round, so that whatever else the machine did fell on all of them alike; its 1-minute load average was %.1f when the runs began and %.1f when they ended (the runs themselves keep wrk's threads and a server busy)", load[0], load[1])
+	// Only the load before the runs says what else the machine was doing.
+	if load[0] > float64(cores)/2 {
+		return text + fmt.Sprintf(". Before they began, other work already kept more than half its %d cores busy, so single runs are noisy, and a ratio says more than a figure.", cores)
 	}
 	return text + "."
 }
