@@ -505,13 +505,7 @@ func TestValidatedAppReplaysTranscripts(t *testing.T) {
 	replayed := 0
 	for _, tr := range all {
 		t.Run(tr.Name, func(t *testing.T) {
-			addr := plainAddr
-			switch {
-			case strings.HasPrefix(tr.Name, overCap):
-				addr = fullServer(t, newServer())
-			case strings.HasPrefix(tr.Name, duringShutdown):
-				addr = shuttingDownServer(t, newServer())
-			}
+			addr := serverFor(t, tr, plainAddr, newServer)
 			before := len(logs.String())
 			got, err := transcript.Replay(addr, tr)
 			if err != nil {

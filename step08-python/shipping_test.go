@@ -44,13 +44,7 @@ func replayTranscripts(t *testing.T, newServer func() *Server) {
 	plainAddr := transcript.Start(t, plain.Serve)
 	for _, tr := range all {
 		t.Run(tr.Name, func(t *testing.T) {
-			addr := plainAddr
-			switch {
-			case strings.HasPrefix(tr.Name, overCap):
-				addr = fullServer(t, newServer())
-			case strings.HasPrefix(tr.Name, duringShutdown):
-				addr = shuttingDownServer(t, newServer())
-			}
+			addr := serverFor(t, tr, plainAddr, newServer)
 			got, err := transcript.Replay(addr, tr)
 			if err != nil {
 				t.Errorf("%s: %v", tr.Path, err)
@@ -66,6 +60,18 @@ func replayTranscripts(t *testing.T, newServer func() *Server) {
 
 // The name prefixes of the transcripts that need a server of their own.
 const overCap, duringShutdown = "over-cap-", "shutdown-"
+
+// serverFor is where to replay tr: plainAddr, or for the two families
+// above a server of its own from newServer, put in the state they need.
+func serverFor(t *testing.T, tr *transcript.Transcript, plainAddr string, newServer func() *Server) string {
+	switch {
+	case strings.HasPrefix(tr.Name, overCap):
+		return fullServer(t, newServer())
+	case strings.HasPrefix(tr.Name, duringShutdown):
+		return shuttingDownServer(t, newServer())
+	}
+	return plainAddr
+}
 
 // needsItsOwnServer reports whether tr can only be replayed by replayTranscripts.
 func needsItsOwnServer(tr *transcript.Transcript) bool {
